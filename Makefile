@@ -1,0 +1,30 @@
+# Two commands do all the set-up: `make run` and `make test`. Both create .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+
+.PHONY: run test lint bench clean
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(INSTALLED)
+
+# Embedded Postgres + Redis under .devdata/ (unless DATABASE_URL/REDIS_URL are set), migrate,
+# demo data, then web + worker + beat in the foreground. Ctrl-C stops everything.
+run: $(INSTALLED)
+	$(PY) -m config.devservices run
+
+# The whole suite against throwaway embedded services (or DATABASE_URL/REDIS_URL), then ruff.
+test: $(INSTALLED)
+	$(PY) -m config.devservices throwaway -- $(PY) -m pytest $(PYTEST_ARGS)
+	$(MAKE) lint
+
+lint: $(INSTALLED)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+clean:
+	rm -rf .devdata

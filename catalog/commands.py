@@ -1,0 +1,287 @@
+"""Catalog commands: every write to categories and products goes through one of these.
+
+Each reads top-down: authorize, validate, lock and check the current state, write, record the
+event, return a CommandResult — all in one transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils.text import slugify
+
+from catalog import events
+from catalog.models import MAX_PRICE, SKU_PATTERN, Category, Product
+from config.commands import (
+    CommandResult,
+    check_expected_version,
+    clean_int,
+    clean_money,
+    clean_text,
+    raise_if_errors,
+    require_staff,
+)
+from config.errors import NotFound, ValidationFailed
+from readmodels.eventlog import record
+
+MAX_RESTOCK = 100_000
+MAX_STOCK = 100_000_000
+MAX_PRICE_CUT = Decimal("0.5")
+
+
+def _category(slug: str, *, field: str = "category") -> Category:
+    try:
+        return Category.objects.get(slug=slug)
+    except Category.DoesNotExist:
+        raise ValidationFailed(
+            f"There is no category {slug!r}.",
+            code="unknown_category",
+            fields={field: "Unknown category."},
+        ) from None
+
+
+def _lock_product(sku: str) -> Product:
+    try:
+        return Product.objects.select_for_update().get(sku=sku)
+    except Product.DoesNotExist:
+        raise NotFound(
+            f"There is no product with SKU {sku!r}.", fields={"sku": "Unknown SKU."}
+        ) from None
+
+
+def _result(product: Product, token) -> CommandResult:
+    return CommandResult(id=product.pk, version=product.version, token=token)
+
+
+# --- commands ---
+
+
+def create_category(*, actor, name: str, slug: str | None = None) -> CommandResult:
+    require_staff(actor)
+    errors: dict = {}
+    name = clean_text(errors, "name", name, max_length=100)
+    slug = slugify(slug or name)
+    if name and not slug:
+        errors["slug"] = "Use letters or digits in the name or slug."
+    raise_if_errors(errors)
+    try:
+        with transaction.atomic():
+            category = Category.objects.create(name=name, slug=slug)
+            token = record(
+                events.CategoryCreated(category_id=category.pk, name=name, slug=slug), actor=actor
+            )
+    except IntegrityError:
+        raise ValidationFailed(
+            f"A category with slug {slug!r} already exists.",
+            code="category_taken",
+            fields={"slug": "This slug is taken."},
+        ) from None
+    return CommandResult(id=category.pk, version=1, token=token)
+
+
+def create_product(
+    *,
+    actor,
+    sku: str,
+    name: str,
+    category: str,
+    price,
+    description: str = "",
+    stock=0,
+) -> CommandResult:
+    require_staff(actor)
+    errors: dict = {}
+    sku = str(sku or "").strip()
+    if not re.fullmatch(SKU_PATTERN, sku):
+        errors["sku"] = "Use 3 to 32 capital letters, digits or dashes."
+    name = clean_text(errors, "name", name, max_length=200)
+    description = clean_text(errors, "description", description, max_length=5000, required=False)
+    price = clean_money(errors, "price", price, maximum=MAX_PRICE)
+    stock = clean_int(errors, "stock", stock, low=0, high=MAX_STOCK)
+    raise_if_errors(errors)
+    try:
+        with transaction.atomic():
+            product = Product.objects.create(
+                sku=sku,
+                name=name,
+                slug=slugify(f"{name}-{sku}")[:220],
+                description=description,
+                category=_category(category),
+                price=price,
+                stock=stock,
+            )
+            token = record(
+                events.ProductCreated(
+                    product_id=product.pk,
+                    sku=sku,
+                    name=name,
+                    category_id=product.category_id,
+                    price=price,
+                    currency=product.currency,
+                    stock=stock,
+                ),
+                actor=actor,
+            )
+    except IntegrityError:
+        # The unique index decides between two concurrent creators of the same SKU.
+        raise ValidationFailed(
+            f"A product with SKU {sku} already exists.",
+            code="sku_taken",
+            fields={"sku": "This SKU is taken."},
+        ) from None
+    return _result(product, token)
+
+
+def update_product_details(
+    *,
+    actor,
+    sku: str,
+    name: str | None = None,
+    description: str | None = None,
+    category: str | None = None,
+    expected_version: int | None = None,
+) -> CommandResult:
+    """Change any of name, description and category; fields left as None stay as they are."""
+    require_staff(actor)
+    errors: dict = {}
+    wanted = {}
+    if name is not None:
+        wanted["name"] = clean_text(errors, "name", name, max_length=200)
+    if description is not None:
+        wanted["description"] = clean_text(
+            errors, "description", description, max_length=5000, required=False
+        )
+    raise_if_errors(errors)
+    with transaction.atomic():
+        product = _lock_product(sku)
+        check_expected_version(product.version, expected_version, what="product")
+        previous_category_id = product.category_id
+        if category is not None:
+            wanted["category_id"] = _category(category).pk
+        changes = {
+            field: {"old": getattr(product, field), "new": value}
+            for field, value in wanted.items()
+            if getattr(product, field) != value
+        }
+        if not changes:
+            return _result(product, None)
+        for field, change in changes.items():
+            setattr(product, field, change["new"])
+        product.version += 1
+        product.save(update_fields=[*changes, "version", "updated_at"])
+        token = record(
+            events.ProductDetailsChanged(
+                product_id=product.pk,
+                sku=sku,
+                changes=changes,
+                category_id=product.category_id,
+                previous_category_id=previous_category_id,
+                version=product.version,
+            ),
+            actor=actor,
+        )
+    return _result(product, token)
+
+
+def change_price(
+    *,
+    actor,
+    sku: str,
+    price,
+    confirm_large_cut: bool = False,
+    expected_version: int | None = None,
+) -> CommandResult:
+    """A cut of more than half in one change is usually a typo, so it needs `confirm_large_cut`."""
+    require_staff(actor)
+    errors: dict = {}
+    new_price = clean_money(errors, "price", price, maximum=MAX_PRICE)
+    raise_if_errors(errors)
+    with transaction.atomic():
+        product = _lock_product(sku)
+        check_expected_version(product.version, expected_version, what="product")
+        old_price = product.price
+        if new_price == old_price:
+            return _result(product, None)
+        if new_price < old_price * MAX_PRICE_CUT and not confirm_large_cut:
+            raise ValidationFailed(
+                f"That cuts the price by more than half ({old_price} → {new_price}). "
+                "Confirm the cut if it is intended.",
+                code="large_price_cut",
+                fields={"confirm_large_cut": "Confirm a cut of more than 50%."},
+            )
+        product.price = new_price
+        product.version += 1
+        product.save(update_fields=["price", "version", "updated_at"])
+        token = record(
+            events.ProductPriceChanged(
+                product_id=product.pk,
+                sku=sku,
+                old_price=old_price,
+                new_price=new_price,
+                currency=product.currency,
+                version=product.version,
+            ),
+            actor=actor,
+        )
+    return _result(product, token)
+
+
+def restock(
+    *, actor, sku: str, quantity, reason: str, expected_version: int | None = None
+) -> CommandResult:
+    require_staff(actor)
+    errors: dict = {}
+    quantity = clean_int(errors, "quantity", quantity, low=1, high=MAX_RESTOCK)
+    reason = clean_text(errors, "reason", reason, max_length=200)
+    raise_if_errors(errors)
+    with transaction.atomic():
+        product = _lock_product(sku)
+        check_expected_version(product.version, expected_version, what="product")
+        if product.stock + quantity > MAX_STOCK:
+            raise ValidationFailed(
+                f"Stock cannot exceed {MAX_STOCK:,}.",
+                code="stock_limit",
+                fields={"quantity": f"At most {MAX_STOCK - product.stock:,} more fit."},
+            )
+        product.stock += quantity
+        product.version += 1
+        product.save(update_fields=["stock", "version", "updated_at"])
+        token = record(
+            events.ProductRestocked(
+                product_id=product.pk,
+                sku=sku,
+                quantity=quantity,
+                reason=reason,
+                stock=product.stock,
+                version=product.version,
+            ),
+            actor=actor,
+        )
+    return _result(product, token)
+
+
+def discontinue_product(*, actor, sku: str, expected_version: int | None = None) -> CommandResult:
+    return _set_active(actor=actor, sku=sku, active=False, expected_version=expected_version)
+
+
+def reactivate_product(*, actor, sku: str, expected_version: int | None = None) -> CommandResult:
+    return _set_active(actor=actor, sku=sku, active=True, expected_version=expected_version)
+
+
+def _set_active(*, actor, sku: str, active: bool, expected_version: int | None) -> CommandResult:
+    require_staff(actor)
+    with transaction.atomic():
+        product = _lock_product(sku)
+        check_expected_version(product.version, expected_version, what="product")
+        if product.active == active:  # already so: nothing happened, nothing to record
+            return _result(product, None)
+        product.active = active
+        product.version += 1
+        product.save(update_fields=["active", "version", "updated_at"])
+        event_type = events.ProductReactivated if active else events.ProductDiscontinued
+        token = record(
+            event_type(product_id=product.pk, sku=sku, version=product.version), actor=actor
+        )
+    return _result(product, token)

@@ -1,0 +1,65 @@
+"""Catalog reads. They touch summary tables only, never catalog.models."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.db.models import F, QuerySet
+
+from config.errors import NotFound
+from readmodels.models import CategorySummary, ProductSummary
+
+# Every ordering ends in the primary key, so pages are stable and cursors unambiguous.
+PRODUCT_ORDERINGS = {
+    "name": ("name", "product_id"),
+    "price": ("price", "product_id"),
+    "-price": ("-price", "product_id"),
+    "-units_sold": ("-units_sold", "product_id"),
+    "-last_ordered_at": ("-last_ordered_at", "product_id"),  # lists products ordered at least once
+}
+
+
+def list_products(
+    *,
+    q: str | None = None,
+    category: str | None = None,
+    min_price: Decimal | None = None,
+    max_price: Decimal | None = None,
+    in_stock: bool | None = None,
+    ordering: str | None = None,
+    include_inactive: bool = False,
+) -> QuerySet[ProductSummary]:
+    """Products for the catalog; with `q`, best matches first unless `ordering` says otherwise."""
+    products = ProductSummary.objects.defer("search_vector")
+    if not include_inactive:
+        products = products.filter(active=True)
+    if category:
+        products = products.filter(category_slug=category)
+    if min_price is not None:
+        products = products.filter(price__gte=min_price)
+    if max_price is not None:
+        products = products.filter(price__lte=max_price)
+    if in_stock is not None:
+        products = products.filter(in_stock=in_stock)
+    if q:
+        query = SearchQuery(q, search_type="websearch", config="english")
+        products = products.filter(search_vector=query)
+        if not ordering:
+            return products.annotate(rank=SearchRank(F("search_vector"), query)).order_by(
+                "-rank", "product_id"
+            )
+    if ordering == "-last_ordered_at":
+        products = products.filter(last_ordered_at__isnull=False)
+    return products.order_by(*PRODUCT_ORDERINGS[ordering or "name"])
+
+
+def get_product(*, sku: str) -> ProductSummary:
+    try:
+        return ProductSummary.objects.defer("search_vector").get(sku=sku)
+    except ProductSummary.DoesNotExist:
+        raise NotFound(f"There is no product {sku!r}.") from None
+
+
+def list_categories() -> QuerySet[CategorySummary]:
+    return CategorySummary.objects.order_by("name", "category_id")

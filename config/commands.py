@@ -1,0 +1,87 @@
+"""What every command shares: its result, authorization, and the optimistic version check."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from config.errors import Conflict, PermissionDenied, ValidationFailed
+from readmodels.eventlog import Position
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a command returns: the aggregate's id, its new version, and the consistency token
+    (the position of the command's last event; None when the command changed nothing)."""
+
+    id: int
+    version: int
+    token: Position | None
+
+    @property
+    def consistency_token(self) -> str | None:
+        return None if self.token is None else str(self.token)
+
+
+def require_staff(actor) -> None:
+    if actor is None or not actor.is_authenticated:
+        raise PermissionDenied("Please log in as staff to do this.", code="not_authenticated")
+    if not actor.is_staff:
+        raise PermissionDenied("Only staff can do this.", code="staff_only")
+
+
+def check_expected_version(current: int, expected: int | None, *, what: str) -> None:
+    """`expected` is the version the caller last saw; a mismatch means someone changed it since."""
+    if expected is not None and expected != current:
+        raise Conflict(
+            f"This {what} was changed by someone else (version {current}, you had {expected}). "
+            "Reload and try again.",
+            code="version_conflict",
+            fields={"expected_version": f"Current version is {current}."},
+        )
+
+
+# --- Validation: each helper returns the clean value or puts a message under `field` in
+# `errors`, so a command reports every bad field at once; then raise_if_errors(errors). ---
+
+
+def clean_text(errors: dict, field: str, value, *, max_length: int, required: bool = True) -> str:
+    text = "" if value is None else str(value).strip()
+    if required and not text:
+        errors[field] = "This field is required."
+    elif len(text) > max_length:
+        errors[field] = f"Use at most {max_length} characters."
+    return text
+
+
+def clean_money(errors: dict, field: str, value, *, maximum: Decimal) -> Decimal | None:
+    try:
+        price = Decimal(str(value))
+    except (InvalidOperation, ValueError, TypeError):
+        errors[field] = "Enter an amount such as 12.50."
+        return None
+    if not price.is_finite() or price != price.quantize(Decimal("0.01")):
+        errors[field] = "Enter an amount with at most two decimal places."
+    elif not 0 < price <= maximum:
+        errors[field] = f"Enter an amount more than 0 and at most {maximum:,}."
+    return price
+
+
+def clean_int(errors: dict, field: str, value, *, low: int, high: int) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        errors[field] = "Enter a whole number."
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        errors[field] = "Enter a whole number."
+        return None
+    if not low <= number <= high:
+        errors[field] = f"Enter a number from {low:,} to {high:,}."
+    return number
+
+
+def raise_if_errors(errors: dict) -> None:
+    if errors:
+        message = next(iter(errors.values())) if len(errors) == 1 else "Please correct the errors."
+        raise ValidationFailed(message, fields=errors)

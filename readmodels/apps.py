@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ReadmodelsConfig(AppConfig):
+    name = "readmodels"
+    verbose_name = "Read models and event log"

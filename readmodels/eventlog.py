@@ -1,0 +1,181 @@
+"""The event log API: commands record events here; the projection engine reads them back.
+
+An event's position is `(txid, id)`: the id of the transaction that wrote it and its row id.
+Ids are handed out before commit, so transactions can commit out of id order; readers only
+take events whose transaction is older than every transaction still running
+(`pg_snapshot_xmin`), in `(txid, id)` order, and so never skip one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import dataclasses
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any, ClassVar, NamedTuple
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
+
+from readmodels.models import DomainEvent
+
+
+class Position(NamedTuple):
+    """A place in the event log. Its string form is the consistency token clients see."""
+
+    txid: int
+    event_id: int
+
+    def __str__(self) -> str:
+        return f"{self.txid}-{self.event_id}"
+
+    @classmethod
+    def parse(cls, token: str) -> Position:
+        """Raises ValueError for anything that is not a token this app handed out."""
+        txid, sep, event_id = str(token).partition("-")
+        if not sep or not txid.isdigit() or not event_id.isdigit():
+            raise ValueError(f"not a consistency token: {token!r}")
+        return cls(int(txid), int(event_id))
+
+
+ORIGIN = Position(0, 0)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Event:
+    """Base of every domain event. A subclass is named in the past tense, declares its payload
+    as dataclass fields, its `aggregate_type`, and which field holds the aggregate's id."""
+
+    aggregate_type: ClassVar[str]
+    aggregate_id_field: ClassVar[str]
+    schema_version: ClassVar[int] = 1
+
+    @classmethod
+    def event_type(cls) -> str:
+        return cls.__name__
+
+    @property
+    def aggregate_id(self) -> str:
+        return str(getattr(self, self.aggregate_id_field))
+
+    def payload(self) -> dict[str, Any]:
+        # Decimals become strings and datetimes ISO 8601: exact, and readable in the admin.
+        return json.loads(json.dumps(dataclasses.asdict(self), cls=DjangoJSONEncoder))
+
+
+# Who caused what: set per request (middleware) or per task, carried into every event's metadata.
+_correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "correlation_id", default=None
+)
+_causation_id: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+    "causation_id", default=None
+)
+
+
+@contextlib.contextmanager
+def event_context(
+    *, correlation_id: str | None = None, causation_id: int | None = None
+) -> Iterator[None]:
+    tokens = [_correlation_id.set(correlation_id or _correlation_id.get() or uuid.uuid4().hex)]
+    if causation_id is not None:
+        tokens.append(_causation_id.set(causation_id))
+    try:
+        yield
+    finally:
+        _correlation_id.reset(tokens[0])
+        if causation_id is not None:
+            _causation_id.reset(tokens[1])
+
+
+def _actor(user) -> dict[str, Any] | None:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return {"user_id": user.pk, "username": user.get_username(), "staff": user.is_staff}
+
+
+_INSERT_EVENT = f"""
+    INSERT INTO {DomainEvent._meta.db_table}
+        (event_type, event_version, aggregate_type, aggregate_id, payload, metadata)
+    VALUES (%s, %s, %s, %s, %s, %s)
+    RETURNING txid::text, id
+"""
+
+
+def record(*events: Event, actor) -> Position:
+    """Append events in the caller's transaction and return the position of the last one.
+
+    The projection task is scheduled once per transaction, after commit: a rolled-back command
+    leaves no event and wakes no worker.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("record() must run inside the command's transaction.atomic()")
+    metadata = json.dumps(
+        {
+            "actor": _actor(actor),
+            "correlation_id": _correlation_id.get() or uuid.uuid4().hex,
+            "causation_id": _causation_id.get(),
+        }
+    )
+    position = ORIGIN
+    with connection.cursor() as cursor:
+        for event in events:
+            cursor.execute(
+                _INSERT_EVENT,
+                [
+                    event.event_type(),
+                    event.schema_version,
+                    event.aggregate_type,
+                    event.aggregate_id,
+                    json.dumps(event.payload()),
+                    metadata,
+                ],
+            )
+            txid, event_id = cursor.fetchone()
+            position = Position(int(txid), event_id)
+    _schedule_projection_on_commit()
+    return position
+
+
+def _schedule_projection_on_commit() -> None:
+    # One wake-up per transaction is enough: a run projects everything committed before it.
+    if any(callback is _wake_projections for _, callback, _ in connection.run_on_commit):
+        return
+    transaction.on_commit(_wake_projections, robust=True)
+
+
+def _wake_projections() -> None:
+    from readmodels.tasks import run_projections
+
+    run_projections.delay()
+
+
+def events_after(position: Position, *, limit: int) -> list[DomainEvent]:
+    """The next events after `position` whose transactions can no longer commit behind them."""
+    table = DomainEvent._meta.db_table
+    return list(
+        DomainEvent.objects.raw(
+            f"""
+            SELECT * FROM {table}
+            WHERE (txid, id) > (%s::xid8, %s)
+              AND txid < pg_snapshot_xmin(pg_current_snapshot())
+            ORDER BY txid, id
+            LIMIT %s
+            """,
+            [str(position.txid), position.event_id, limit],
+        )
+    )
+
+
+def aggregate_history(aggregate_type: str, aggregate_id: str | int) -> list[DomainEvent]:
+    """An aggregate's events, oldest first (for timelines and audits)."""
+    return list(
+        DomainEvent.objects.filter(
+            aggregate_type=aggregate_type, aggregate_id=str(aggregate_id)
+        ).order_by("id")
+    )
+
+
+def position_of(event: DomainEvent) -> Position:
+    return Position(event.txid, event.id)

@@ -1,0 +1,25 @@
+from django.core.management.base import BaseCommand
+
+from readmodels import engine
+
+
+class Command(BaseCommand):
+    help = "Per projection: position, events and seconds behind, dead letters, last run."
+
+    def handle(self, *args, **options):
+        statuses, holders = engine.projection_status()
+        header = f"{'projection':<18} {'position':<16} {'behind':>7} {'seconds':>8} {'dead':>5}  last run"
+        self.stdout.write(header)
+        for s in statuses:
+            last_run = s.last_run_at.isoformat(timespec="seconds") if s.last_run_at else "never"
+            self.stdout.write(
+                f"{s.name:<18} {s.position:<16} {s.events_behind:>7} "
+                f"{s.seconds_behind:>8.1f} {s.dead_letters:>5}  {last_run}"
+            )
+        for holder in holders:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"held back by backend pid {holder.pid}: transaction open {holder.seconds:.1f}s "
+                    f"({holder.state}): {holder.query}"
+                )
+            )
