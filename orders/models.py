@@ -54,7 +54,8 @@ class Order(models.Model):
     payment_reference = models.CharField(max_length=64, blank=True)
     cancel_reason = models.CharField(max_length=500, blank=True)
     # A client-chosen key that makes retrying place_order safe, and a digest of what was asked.
-    idempotency_key = models.CharField(max_length=100, null=True, blank=True)
+    # NULL, not "", for "no key": the unique constraint must allow many orders without one.
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
     request_digest = models.CharField(max_length=64, blank=True)
     version = models.PositiveIntegerField(default=1)
 

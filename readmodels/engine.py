@@ -245,26 +245,25 @@ def verify(projection: Projection) -> list[Drift]:
     key, *columns = projection.columns
     compared = [c for c in columns if c not in projection.bookkeeping_columns]
     scratch = f"verify_{projection.name}"
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            # Live and scratch must be read from one snapshot.
-            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            cursor.execute(
-                f"CREATE TEMP TABLE {scratch} (LIKE {projection.table} INCLUDING INDEXES) ON COMMIT DROP"
-            )
-            projection.refresh(projection.all_keys(), position="verify", into=scratch)
-            cursor.execute(
-                f"""
-                SELECT to_jsonb(live), to_jsonb(rebuilt)
-                FROM {projection.table} live
-                FULL OUTER JOIN {scratch} rebuilt ON live.{key} = rebuilt.{key}
-                WHERE live.{key} IS NULL OR rebuilt.{key} IS NULL
-                   OR ({", ".join(f"live.{c}" for c in compared)})
-                      IS DISTINCT FROM ({", ".join(f"rebuilt.{c}" for c in compared)})
-                ORDER BY COALESCE(live.{key}, rebuilt.{key})
-                """
-            )
-            rows = cursor.fetchall()
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Live and scratch must be read from one snapshot.
+        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        cursor.execute(
+            f"CREATE TEMP TABLE {scratch} (LIKE {projection.table} INCLUDING INDEXES) ON COMMIT DROP"
+        )
+        projection.refresh(projection.all_keys(), position="verify", into=scratch)
+        cursor.execute(
+            f"""
+            SELECT to_jsonb(live), to_jsonb(rebuilt)
+            FROM {projection.table} live
+            FULL OUTER JOIN {scratch} rebuilt ON live.{key} = rebuilt.{key}
+            WHERE live.{key} IS NULL OR rebuilt.{key} IS NULL
+               OR ({", ".join(f"live.{c}" for c in compared)})
+                  IS DISTINCT FROM ({", ".join(f"rebuilt.{c}" for c in compared)})
+            ORDER BY COALESCE(live.{key}, rebuilt.{key})
+            """
+        )
+        rows = cursor.fetchall()
     drift = []
     for live, rebuilt in rows:
         if live is None:

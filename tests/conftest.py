@@ -1,0 +1,94 @@
+"""Shared fixtures. Everything runs against the real Postgres and Redis that `make test`
+starts (or DATABASE_URL / REDIS_URL); the `worker` fixture is a real Celery worker."""
+
+import itertools
+import time
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.contrib.auth import get_user_model
+
+from catalog import commands as catalog
+from config import celery_app
+from orders import commands as orders
+from readmodels.models import DomainEvent
+
+_names = itertools.count(1)
+
+
+def wait_until(condition, *, timeout: float = 15.0, interval: float = 0.02):
+    """Poll `condition` until it returns something truthy; fail the test after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"condition not met within {timeout}s")
+        time.sleep(interval)
+
+
+@pytest.fixture(scope="session")
+def celery_worker_thread():
+    """A real Celery worker consuming from the real Redis broker, in a thread of this process
+    (so it uses the test database). Started once per session."""
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING") as w:
+        yield w
+
+
+@pytest.fixture
+def worker(celery_worker_thread, transactional_db):
+    """Tests through the real path commit their transactions, so they need transactional_db."""
+    return celery_worker_thread
+
+
+@pytest.fixture
+def staff(db):
+    return get_user_model().objects.create_user("staffer", "staff@example.com", "pw", is_staff=True)
+
+
+@pytest.fixture
+def make_customer(db):
+    def make(name: str | None = None):
+        name = name or f"customer{next(_names)}"
+        result = orders.register_customer(
+            username=name,
+            email=f"{name}@example.com",
+            password="a-long-Passphrase-7",
+            display_name=name.title(),
+        )
+        return get_user_model().objects.get(customer__pk=result.id)
+
+    return make
+
+
+@pytest.fixture
+def customer(make_customer):
+    return make_customer()
+
+
+@pytest.fixture
+def category(staff):
+    catalog.create_category(actor=staff, name="Coffee")
+    return "coffee"
+
+
+@pytest.fixture
+def make_product(staff, category):
+    def make(sku: str | None = None, *, price="10.00", stock=100, name=None):
+        sku = sku or f"SKU-{next(_names)}"
+        catalog.create_product(
+            actor=staff,
+            sku=sku,
+            name=name or f"Product {sku}",
+            category=category,
+            price=price,
+            stock=stock,
+        )
+        return sku
+
+    return make
+
+
+def event_count() -> int:
+    return DomainEvent.objects.count()

@@ -1,0 +1,31 @@
+"""Assertions shared by the suites."""
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from catalog.models import Category, Product
+from orders.models import Customer, Order, OrderLine
+from readmodels.models import DomainEvent
+
+WRITE_MODELS = [Category, Product, Customer, Order, OrderLine, DomainEvent]
+
+
+def snapshot() -> dict:
+    """Every row of every write model, the event log and the users."""
+    models = [*WRITE_MODELS, get_user_model()]
+    return {model.__name__: list(model.objects.order_by("pk").values()) for model in models}
+
+
+def assert_refused(error_type, code: str, action, *, field: str | None = None):
+    """`action` raises `error_type` with `code` (naming `field`, if given) and changes nothing:
+    no row of any write model and no event."""
+    before = snapshot()
+    with pytest.raises(error_type) as info:
+        action()
+    error = info.value
+    assert error.code == code, error.as_dict()
+    assert error.message
+    if field is not None:
+        assert field in error.fields, error.fields
+    assert snapshot() == before
+    return error

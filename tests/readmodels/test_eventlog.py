@@ -1,0 +1,51 @@
+import pytest
+from django.db import DatabaseError, connection, transaction
+
+from catalog.events import CategoryCreated
+from readmodels.eventlog import Position, record
+from readmodels.models import DomainEvent
+
+
+def test_events_carry_type_version_aggregate_metadata_and_transaction_id(staff, category):
+    event = DomainEvent.objects.get()
+    assert event.event_type == "CategoryCreated"
+    assert event.event_version == 1
+    assert (event.aggregate_type, event.payload["slug"]) == ("category", "coffee")
+    assert event.metadata["actor"]["username"] == "staffer"
+    assert event.metadata["correlation_id"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_xact_id()::text")
+        assert event.txid == int(cursor.fetchone()[0])  # the test's own transaction wrote it
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE readmodels_domainevent SET payload = '{}'",
+        "UPDATE readmodels_domainevent SET event_type = 'Forged'",
+        "DELETE FROM readmodels_domainevent",
+    ],
+)
+def test_the_log_refuses_update_and_delete_even_with_raw_sql(category, sql):
+    before = list(DomainEvent.objects.values())
+    with pytest.raises(DatabaseError, match="append_only"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+    assert list(DomainEvent.objects.values()) == before
+
+
+def test_record_outside_a_transaction_is_refused(transactional_db):
+    with pytest.raises(RuntimeError, match="inside the command's transaction"):
+        record(CategoryCreated(category_id=1, name="x", slug="x"), actor=None)
+    assert not DomainEvent.objects.exists()
+
+
+@pytest.mark.parametrize("token", ["", "12", "a-1", "1-b", "1-2-3", "-1-2", None])
+def test_malformed_tokens_are_rejected(token):
+    with pytest.raises(ValueError):
+        Position.parse(token)
+
+
+def test_tokens_round_trip_and_order_by_transaction_first():
+    assert Position.parse(str(Position(7, 3))) == Position(7, 3)
+    assert Position(7, 100) < Position(8, 1)
