@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
@@ -170,7 +170,7 @@ def place_order(
     with other lines is a conflict.
     """
     customer = _require_customer(actor)
-    quantities = _clean_lines(list(lines) if isinstance(lines, Iterable) else lines)
+    quantities = _clean_lines(lines)
     if idempotency_key is not None:
         errors: dict = {}
         idempotency_key = clean_text(errors, "idempotency_key", idempotency_key, max_length=100)

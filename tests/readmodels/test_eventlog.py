@@ -28,9 +28,12 @@ def test_events_carry_type_version_aggregate_metadata_and_transaction_id(staff, 
 )
 def test_the_log_refuses_update_and_delete_even_with_raw_sql(category, sql):
     before = list(DomainEvent.objects.values())
-    with pytest.raises(DatabaseError, match="append_only"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(sql)
+    with (
+        pytest.raises(DatabaseError, match="append_only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(sql)
     assert list(DomainEvent.objects.values()) == before
 
 
