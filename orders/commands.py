@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
@@ -162,7 +162,7 @@ def _replay(order: Order, digest: str) -> CommandResult:
 
 
 def place_order(
-    *, actor, lines: Iterable[Mapping], idempotency_key: str | None = None
+    *, actor, lines: Sequence[Mapping], idempotency_key: str | None = None
 ) -> CommandResult:
     """Reserve stock for every line and create a pending order, or change nothing at all.
 
