@@ -6,6 +6,7 @@ import time
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from celery.signals import task_postrun, task_prerun
 from django.contrib.auth import get_user_model
 
 from catalog import commands as catalog
@@ -36,10 +37,39 @@ def celery_worker_thread():
         yield w
 
 
+class _Activity:
+    """Counts tasks the worker started and finished, to tell when it is idle."""
+
+    def __init__(self):
+        self.started = self.finished = 0
+        task_prerun.connect(self._start, weak=False)
+        task_postrun.connect(self._finish, weak=False)
+
+    def _start(self, **kwargs):
+        self.started += 1
+
+    def _finish(self, **kwargs):
+        self.finished += 1
+
+    def idle(self) -> bool:
+        with celery_app.connection_for_write() as conn:
+            queued = conn.default_channel.client.llen(celery_app.conf.task_default_queue)
+        return queued == 0 and self.finished >= self.started
+
+    def stop(self):
+        task_prerun.disconnect(self._start)
+        task_postrun.disconnect(self._finish)
+
+
 @pytest.fixture
 def worker(celery_worker_thread, transactional_db):
-    """Tests through the real path commit their transactions, so they need transactional_db."""
-    return celery_worker_thread
+    """Tests through the real path commit their transactions, so they need transactional_db.
+    Before the database is flushed, the worker must be idle, or the flush and a projection run
+    lock the same tables in opposite orders."""
+    activity = _Activity()
+    yield celery_worker_thread
+    wait_until(activity.idle, timeout=30)
+    activity.stop()
 
 
 @pytest.fixture
