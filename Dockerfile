@@ -1,0 +1,19 @@
+FROM python:3.12-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+
+COPY pyproject.toml README.md ./
+COPY config ./config
+COPY catalog ./catalog
+COPY orders ./orders
+COPY readmodels ./readmodels
+COPY templates ./templates
+COPY manage.py ./
+RUN pip install . \
+    && SECRET_KEY=build DATABASE_URL=postgres://build@localhost/build python manage.py collectstatic --no-input \
+    && useradd --create-home shop
+USER shop
+
+EXPOSE 8000
+CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
