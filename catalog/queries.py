@@ -63,3 +63,12 @@ def get_product(*, sku: str) -> ProductSummary:
 
 def list_categories() -> QuerySet[CategorySummary]:
     return CategorySummary.objects.order_by("name", "category_id")
+
+
+def best_sellers() -> QuerySet[ProductSummary]:
+    """Products by units sold (non-cancelled orders), then revenue."""
+    return (
+        ProductSummary.objects.defer("search_vector")
+        .filter(units_sold__gt=0)
+        .order_by("-units_sold", "-revenue", "product_id")
+    )

@@ -1,0 +1,108 @@
+"""Order reads and sales reports. They read summary tables (and the event log for an order's
+timeline), never orders.models."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import QuerySet
+
+from config.errors import NotFound
+from readmodels.eventlog import aggregate_history
+from readmodels.models import CustomerSummary, DailySales, OrderSummary
+
+CUSTOMER_ORDERINGS = {
+    "-lifetime_value": ("-lifetime_value", "customer_id"),
+    "-order_count": ("-order_count", "customer_id"),
+}
+
+
+def customer_id_of(user) -> int | None:
+    """The customer profile id of a logged-in user, or None (staff without one, anonymous).
+    This is identity, not a read model: it follows the user's one-to-one link."""
+    if not user.is_authenticated:
+        return None
+    customer = getattr(user, "customer", None)
+    return None if customer is None else customer.pk
+
+
+def list_orders(
+    *, customer_id: int | None = None, status: str | None = None
+) -> QuerySet[OrderSummary]:
+    """Newest first. Pass the customer id to show a customer only their own orders."""
+    orders = OrderSummary.objects.all()
+    if customer_id is not None:
+        orders = orders.filter(customer_id=customer_id)
+    if status:
+        orders = orders.filter(status=status)
+    return orders.order_by("-placed_at", "-order_id")
+
+
+def get_order(*, order_id: int, customer_id: int | None = None) -> OrderSummary:
+    """One order; with `customer_id`, someone else's order is 'not found' like a missing one."""
+    orders = OrderSummary.objects.filter(order_id=order_id)
+    if customer_id is not None:
+        orders = orders.filter(customer_id=customer_id)
+    order = orders.first()
+    if order is None:
+        raise NotFound(f"There is no order {order_id}.")
+    return order
+
+
+@dataclasses.dataclass(frozen=True)
+class TimelineEntry:
+    event_type: str
+    occurred_at: datetime
+    position: str
+    payload: dict
+    actor: str | None
+
+
+def order_history(*, order_id: int) -> list[TimelineEntry]:
+    """The order's events, oldest first, straight from the event log."""
+    return [
+        TimelineEntry(
+            event_type=event.event_type,
+            occurred_at=event.occurred_at,
+            position=f"{event.txid}-{event.id}",
+            payload=event.payload,
+            actor=(event.metadata.get("actor") or {}).get("username"),
+        )
+        for event in aggregate_history("order", order_id)
+    ]
+
+
+@dataclasses.dataclass(frozen=True)
+class DaySales:
+    date: date
+    orders_placed: int
+    orders_cancelled: int
+    units_sold: int
+    gross_revenue: Decimal
+    net_revenue: Decimal
+
+
+def daily_sales(*, start: date, end: date) -> list[DaySales]:
+    """One entry per day from start to end inclusive; days without orders are zeros."""
+    rows = {row.date: row for row in DailySales.objects.filter(date__range=(start, end))}
+    days = []
+    for offset in range((end - start).days + 1):
+        day = start + timedelta(days=offset)
+        row = rows.get(day)
+        days.append(
+            DaySales(
+                date=day,
+                orders_placed=row.orders_placed if row else 0,
+                orders_cancelled=row.orders_cancelled if row else 0,
+                units_sold=row.units_sold if row else 0,
+                gross_revenue=row.gross_revenue if row else Decimal("0.00"),
+                net_revenue=row.net_revenue if row else Decimal("0.00"),
+            )
+        )
+    return days
+
+
+def top_customers(*, ordering: str = "-lifetime_value") -> QuerySet[CustomerSummary]:
+    return CustomerSummary.objects.order_by(*CUSTOMER_ORDERINGS[ordering])
