@@ -20,11 +20,17 @@ run: $(INSTALLED)
 # The whole suite against throwaway embedded services (or DATABASE_URL/REDIS_URL), then ruff.
 test: $(INSTALLED)
 	$(PY) -m config.devservices throwaway -- $(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m config.devservices throwaway -- $(PY) -m tests.bench --scale small --output ''
 	$(MAKE) lint
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# What CQRS buys, side by side with a plain CRUD app: seeds 100,000 orders into throwaway
+# services, prints a table and writes bench-results.json. BENCH_ARGS="--scale small" for a quick run.
+bench: $(INSTALLED)
+	$(PY) -m config.devservices throwaway -- $(PY) -m tests.bench $(BENCH_ARGS)
 
 clean:
 	rm -rf .devdata

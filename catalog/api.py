@@ -1,15 +1,47 @@
-"""Catalog JSON API: GET → catalog.queries."""
+"""Catalog JSON API. POST → catalog.commands, GET → catalog.queries."""
 
-from rest_framework import generics, pagination, serializers
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema
+from rest_framework import pagination, serializers
+from rest_framework.permissions import IsAdminUser
+from rest_framework.response import Response
 
-from catalog import queries
+from catalog import commands, queries
+from config.api import (
+    COMMAND_ERRORS,
+    CONSISTENCY_PARAMETERS,
+    IDEMPOTENCY_HEADER,
+    CommandOut,
+    CommandView,
+    QueryView,
+    VersionedIn,
+    command_response,
+    page_of,
+    paginated_response,
+    query_responses,
+)
+
+CATALOG_PROJECTIONS = ("product_summary", "category_summary")
+
+
+# --- output ---
+
+
+class CategoryOut(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    product_count = serializers.IntegerField()
+    active_product_count = serializers.IntegerField()
+    in_stock_product_count = serializers.IntegerField()
+    min_price = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
+    max_price = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
 
 
 class ProductOut(serializers.Serializer):
     sku = serializers.CharField()
     name = serializers.CharField()
     slug = serializers.CharField()
-    description = serializers.CharField()
+    description = serializers.CharField(allow_blank=True)
     category = serializers.CharField(source="category_slug")
     category_name = serializers.CharField()
     price = serializers.DecimalField(max_digits=12, decimal_places=2)
@@ -18,8 +50,16 @@ class ProductOut(serializers.Serializer):
     in_stock = serializers.BooleanField()
     active = serializers.BooleanField()
     units_sold = serializers.IntegerField()
+    revenue = serializers.DecimalField(max_digits=16, decimal_places=2)
     order_count = serializers.IntegerField()
-    last_ordered_at = serializers.DateTimeField()
+    last_ordered_at = serializers.DateTimeField(allow_null=True)
+
+
+class ProductCommandOut(CommandOut):
+    sku = serializers.CharField()
+
+
+# --- input ---
 
 
 class ProductFilters(serializers.Serializer):
@@ -35,6 +75,41 @@ class ProductFilters(serializers.Serializer):
     ordering = serializers.ChoiceField(required=False, choices=list(queries.PRODUCT_ORDERINGS))
 
 
+class CategoryIn(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    slug = serializers.SlugField(required=False, max_length=120)
+
+
+class ProductIn(serializers.Serializer):
+    sku = serializers.CharField(max_length=32)
+    name = serializers.CharField(max_length=200)
+    category = serializers.SlugField()
+    price = serializers.DecimalField(max_digits=12, decimal_places=2)
+    description = serializers.CharField(
+        required=False, allow_blank=True, max_length=5000, default=""
+    )
+    stock = serializers.IntegerField(required=False, min_value=0, default=0)
+
+
+class DetailsIn(VersionedIn):
+    name = serializers.CharField(required=False, max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    category = serializers.SlugField(required=False)
+
+
+class PriceIn(VersionedIn):
+    price = serializers.DecimalField(max_digits=12, decimal_places=2)
+    confirm_large_cut = serializers.BooleanField(required=False, default=False)
+
+
+class RestockIn(VersionedIn):
+    quantity = serializers.IntegerField()
+    reason = serializers.CharField(max_length=200)
+
+
+# --- views ---
+
+
 class ProductCursor(pagination.CursorPagination):
     page_size = 24
     max_page_size = 100
@@ -45,11 +120,127 @@ class ProductCursor(pagination.CursorPagination):
         return tuple(queryset.query.order_by)
 
 
-class ProductList(generics.ListAPIView):
-    serializer_class = ProductOut
-    pagination_class = ProductCursor
+class CategoryCursor(pagination.CursorPagination):
+    page_size = 100
+    ordering = ("name", "category_id")
 
-    def get_queryset(self):
-        filters = ProductFilters(data=self.request.query_params)
+
+def product_location(sku: str) -> str:
+    return reverse("product-detail", kwargs={"sku": sku})
+
+
+class Categories(QueryView, CommandView):
+    projections = ("category_summary",)
+
+    def get_permissions(self):
+        return [IsAdminUser()] if self.request.method == "POST" else super().get_permissions()
+
+    @extend_schema(
+        operation_id="categories_list",
+        parameters=CONSISTENCY_PARAMETERS,
+        responses=query_responses(page_of(CategoryOut)),
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def read(self, request):
+        return paginated_response(
+            self, request, queries.list_categories(), CategoryCursor(), CategoryOut
+        )
+
+    input_serializer = CategoryIn
+
+    @extend_schema(
+        request=CategoryIn,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={201: CommandOut, **COMMAND_ERRORS},
+    )
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
+    def run(self, request, data):
+        result = commands.create_category(actor=request.user, **data)
+        return command_response(result, location=reverse("category-list"), created=True)
+
+
+class Products(QueryView, CommandView):
+    projections = CATALOG_PROJECTIONS
+    input_serializer = ProductIn
+
+    def get_permissions(self):
+        return [IsAdminUser()] if self.request.method == "POST" else super().get_permissions()
+
+    @extend_schema(
+        operation_id="products_list",
+        parameters=[ProductFilters, *CONSISTENCY_PARAMETERS],
+        responses=query_responses(page_of(ProductOut)),
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def read(self, request):
+        filters = ProductFilters(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        return queries.list_products(**filters.validated_data)
+        products = queries.list_products(**filters.validated_data)
+        return paginated_response(self, request, products, ProductCursor(), ProductOut)
+
+    @extend_schema(
+        request=ProductIn,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={201: ProductCommandOut, **COMMAND_ERRORS},
+    )
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
+    def run(self, request, data):
+        result = commands.create_product(actor=request.user, **data)
+        return command_response(
+            result, location=product_location(data["sku"]), created=True, sku=data["sku"]
+        )
+
+
+class ProductDetail(QueryView):
+    projections = ("product_summary",)
+
+    @extend_schema(parameters=CONSISTENCY_PARAMETERS, responses=query_responses(ProductOut))
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def read(self, request, sku):
+        return Response(ProductOut(queries.get_product(sku=sku)).data)
+
+
+class ProductCommand(CommandView):
+    """POST /api/products/{sku}/<action>: one staff command on one product."""
+
+    permission_classes = [IsAdminUser]
+    command = None
+
+    def run(self, request, data, sku):
+        result = type(self).command(actor=request.user, sku=sku, **data)
+        return command_response(result, location=product_location(sku), sku=sku)
+
+    @classmethod
+    def for_command(cls, command, input_serializer):
+        @extend_schema(
+            request=input_serializer,
+            parameters=[IDEMPOTENCY_HEADER],
+            responses={200: ProductCommandOut, **COMMAND_ERRORS},
+            operation_id=f"products_{command.__name__}",
+        )
+        def post(self, request, *args, **kwargs):
+            return CommandView.post(self, request, *args, **kwargs)
+
+        view = type(
+            f"{command.__name__.title().replace('_', '')}View",
+            (cls,),
+            {"command": staticmethod(command), "input_serializer": input_serializer, "post": post},
+        )
+        return view.as_view()
+
+
+change_details = ProductCommand.for_command(commands.update_product_details, DetailsIn)
+change_price = ProductCommand.for_command(commands.change_price, PriceIn)
+restock = ProductCommand.for_command(commands.restock, RestockIn)
+discontinue = ProductCommand.for_command(commands.discontinue_product, VersionedIn)
+reactivate = ProductCommand.for_command(commands.reactivate_product, VersionedIn)

@@ -5,4 +5,5 @@ from catalog import views
 app_name = "catalog"
 urlpatterns = [
     path("", views.home, name="home"),
+    path("products/<str:sku>/", views.product_detail, name="product"),
 ]

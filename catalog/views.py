@@ -1,12 +1,50 @@
 """Shopper pages for the catalog: read through catalog.queries only."""
 
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import render
 
 from catalog import queries
+from catalog.forms import AddToCartForm, CatalogFilterForm
+from config.errors import NotFound
+
+PAGE_SIZE = 12
 
 
 def home(request):
-    products = queries.list_products(q=request.GET.get("q") or None)
-    page = Paginator(products, 24).get_page(request.GET.get("page"))
-    return render(request, "catalog/home.html", {"page": page, "q": request.GET.get("q", "")})
+    form = CatalogFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    products = queries.list_products(
+        q=filters.get("q") or None,
+        category=filters.get("category") or None,
+        min_price=filters.get("min_price"),
+        max_price=filters.get("max_price"),
+        in_stock=True if filters.get("in_stock") else None,
+        ordering=filters.get("sort") or None,
+    )
+    page = Paginator(products, PAGE_SIZE).get_page(request.GET.get("page"))
+    # Page links keep every filter: the query string without its page number.
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "catalog/home.html",
+        {
+            "form": form,
+            "page": page,
+            "filters": query.urlencode(),
+            "filtered": any(filters.values()),
+        },
+    )
+
+
+def product_detail(request, sku):
+    try:
+        product = queries.get_product(sku=sku)
+    except NotFound as error:
+        raise Http404(error.message) from None
+    if not product.active:
+        raise Http404("This product is no longer sold.")
+    return render(
+        request, "catalog/product_detail.html", {"product": product, "form": AddToCartForm()}
+    )

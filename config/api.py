@@ -1,10 +1,37 @@
-"""API plumbing shared by every app: the one place domain errors become HTTP responses."""
+"""API plumbing shared by every app.
 
-from rest_framework import exceptions, status
+- `exception_handler`: the one place errors become `{"error": {"code", "message", "fields"}}`.
+- `CommandView`: POST → a command, with Idempotency-Key replay and the consistency token in the
+  body, the `X-Consistency-Token` header and `Location`.
+- `QueryView`: GET → a query, with `?after=TOKEN&wait=MS` read-your-writes and an ETag derived
+  from the positions of the projections it reads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
+from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from config.errors import DomainError
+from config.commands import CommandResult
+from config.errors import Conflict, DomainError
+from readmodels.consistency import wait_for
+from readmodels.eventlog import Position
+from readmodels.models import IdempotentRequest, ProjectionCheckpoint
+
+IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
+MAX_WAIT_MS = 5000
+
+
+# --- errors ---
 
 
 def error_body(code: str, message: str, fields: dict | None = None) -> dict:
@@ -14,11 +41,13 @@ def error_body(code: str, message: str, fields: dict | None = None) -> dict:
 def _drf_fields(detail) -> dict:
     if isinstance(detail, dict):
         return {
-            field: " ".join(str(m) for m in messages)
+            field: " ".join(map(str, messages))
             if isinstance(messages, list)
             else _drf_fields(messages)
             for field, messages in detail.items()
         }
+    if isinstance(detail, list) and any(isinstance(item, dict) for item in detail):
+        return {f"[{i}]": _drf_fields(item) for i, item in enumerate(detail) if item}
     return {}
 
 
@@ -33,10 +62,255 @@ def exception_handler(exc, context):
         fields = _drf_fields(exc.detail)
         message = "Please correct the errors." if fields else " ".join(map(str, exc.detail))
         response.data = error_body("invalid", message, fields)
+    elif isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        response.data = error_body("not_authenticated", str(exc.detail))
     else:
-        detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
-        code = getattr(detail, "code", None) or "error"
-        response.data = error_body(str(code), str(detail))
-    if response.status_code == status.HTTP_401_UNAUTHORIZED:
-        response.data["error"]["code"] = "not_authenticated"
+        code = getattr(exc, "default_code", "error")
+        response.data = error_body(str(code), str(getattr(exc, "detail", exc)))
     return response
+
+
+class ErrorDetail(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    fields = serializers.DictField(child=serializers.JSONField())
+
+
+class ErrorOut(serializers.Serializer):
+    error = ErrorDetail()
+
+
+def error_responses(*statuses: int) -> dict:
+    descriptions = {
+        400: "Malformed JSON, wrong types, or a broken rule",
+        401: "Not authenticated",
+        403: "Not allowed",
+        404: "Not found (another customer's order looks the same)",
+        409: "Version conflict, illegal status change, or a request with this key still running",
+        422: "Idempotency-Key reused with a different body",
+        429: "Throttled",
+    }
+    return {code: OpenApiResponse(ErrorOut, descriptions[code]) for code in statuses}
+
+
+# --- commands ---
+
+
+class CommandOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    version = serializers.IntegerField()
+    consistency_token = serializers.CharField(allow_null=True)
+
+
+class VersionedIn(serializers.Serializer):
+    expected_version = serializers.IntegerField(
+        required=False, min_value=1, help_text="The version you last saw; a mismatch is a 409."
+    )
+
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    description="Retrying with the same key and body replays the first response.",
+)
+COMMAND_ERRORS = error_responses(400, 401, 403, 404, 409, 422, 429)
+
+
+def command_response(
+    result: CommandResult, *, location: str, created: bool = False, **extra
+) -> Response:
+    body = {
+        "id": result.id,
+        "version": result.version,
+        **extra,
+        "consistency_token": result.consistency_token,
+    }
+    headers = {"Location": location}
+    if result.consistency_token:
+        headers["X-Consistency-Token"] = result.consistency_token
+    return Response(
+        body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK, headers=headers
+    )
+
+
+class CommandView(APIView):
+    """A POST that runs one command. Subclasses implement `run(request, data, **kwargs)` and
+    set `input_serializer`; this class adds the Idempotency-Key contract."""
+
+    input_serializer: type[serializers.Serializer] | None = None
+    replayed_headers = ("Location", "X-Consistency-Token")
+
+    def post(self, request, *args, **kwargs):
+        data = self._validated(request)
+        key = request.headers.get("Idempotency-Key")
+        if key is None:
+            return self.run(request, data, **kwargs)
+        return self._idempotent(request, key, lambda: self.run(request, data, **kwargs))
+
+    def run(self, request, data, **kwargs) -> Response:
+        raise NotImplementedError
+
+    def _validated(self, request) -> dict:
+        if self.input_serializer is None:
+            return {}
+        serializer = self.input_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    def _idempotent(self, request, key: str, run) -> Response:
+        if not 1 <= len(key) <= 255:
+            raise exceptions.ValidationError({"Idempotency-Key": ["Use 1 to 255 characters."]})
+        scope = (
+            f"user:{request.user.pk}"
+            if request.user.is_authenticated
+            else f"anon:{request.META.get('REMOTE_ADDR', '')}"
+        )
+        body = json.dumps(request.data, sort_keys=True, default=str)
+        fingerprint = hashlib.sha256(
+            f"{request.method} {request.path}\n{body}".encode()
+        ).hexdigest()
+        record = self._claim(scope, key, fingerprint)
+        if record.response_status is not None:
+            return Response(
+                record.response_body, status=record.response_status, headers=record.response_headers
+            )
+        try:
+            response = run()
+        except DomainError as error:
+            response = exception_handler(error, {})
+        except BaseException:
+            record.delete()  # nothing was done: let a retry run it
+            raise
+        record.response_status = response.status_code
+        record.response_body = response.data
+        record.response_headers = {h: response[h] for h in self.replayed_headers if h in response}
+        record.save(update_fields=["response_status", "response_body", "response_headers"])
+        return response
+
+    @staticmethod
+    def _claim(scope: str, key: str, fingerprint: str) -> IdempotentRequest:
+        """The record for this key: a new one (committed at once, so a concurrent retry sees
+        it running), or the earlier one when it matches."""
+        IdempotentRequest.objects.filter(
+            scope=scope, key=key, created_at__lt=timezone.now() - IDEMPOTENCY_KEY_TTL
+        ).delete()
+        try:
+            with transaction.atomic():
+                return IdempotentRequest.objects.create(
+                    scope=scope, key=key, fingerprint=fingerprint
+                )
+        except IntegrityError:
+            record = IdempotentRequest.objects.get(scope=scope, key=key)
+        if record.fingerprint != fingerprint:
+            raise IdempotencyKeyReused()
+        if record.response_status is None:
+            raise Conflict(
+                "A request with this Idempotency-Key is still running; retry shortly.",
+                code="request_in_progress",
+            )
+        return record
+
+
+class IdempotencyKeyReused(DomainError):
+    http_status = 422
+    default_code = "idempotency_key_reused"
+
+    def __init__(self):
+        super().__init__(
+            "This Idempotency-Key was used with a different request body.",
+            fields={"Idempotency-Key": "Use a new key for a new request."},
+        )
+
+
+# --- queries ---
+
+
+class ConsistencyParams(serializers.Serializer):
+    after = serializers.CharField(required=False, max_length=60)
+    wait = serializers.IntegerField(required=False, min_value=0, max_value=MAX_WAIT_MS, default=0)
+
+    def validate_after(self, value):
+        try:
+            return Position.parse(value)
+        except ValueError:
+            raise serializers.ValidationError("Not a consistency token.") from None
+
+
+CONSISTENCY_PARAMETERS = [
+    OpenApiParameter("after", str, description="A consistency token from a command response."),
+    OpenApiParameter(
+        "wait", int, description=f"Milliseconds to wait for `after` (≤ {MAX_WAIT_MS})."
+    ),
+]
+PROCESSING = OpenApiResponse(
+    inline_serializer(
+        "Processing",
+        {"status": serializers.CharField(), "consistency_token": serializers.CharField()},
+    ),
+    "The projections have not reached `after` yet; retry after Retry-After seconds.",
+)
+QUERY_ERRORS = error_responses(400, 401, 403, 404, 429)
+
+
+def query_responses(ok) -> dict:
+    return {
+        200: ok,
+        202: PROCESSING,
+        304: OpenApiResponse(description="Not modified"),
+        **QUERY_ERRORS,
+    }
+
+
+class QueryView(APIView):
+    """A GET served from summary tables. `projections` names the ones it reads."""
+
+    projections: tuple[str, ...] = ()
+
+    def get(self, request, *args, **kwargs):
+        params = ConsistencyParams(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        after = params.validated_data.get("after")
+        if after is not None and not wait_for(
+            after, self.projections, timeout=params.validated_data["wait"] / 1000
+        ):
+            return Response(
+                {"status": "processing", "consistency_token": str(after)},
+                status=status.HTTP_202_ACCEPTED,
+                headers={"Retry-After": "1"},
+            )
+        # The ETag is taken before the read, so it can only be older than the data, never newer.
+        etag = self._etag(request)
+        if etag in request.headers.get("If-None-Match", ""):
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+        response = self.read(request, *args, **kwargs)
+        response["ETag"] = etag
+        return response
+
+    def read(self, request, *args, **kwargs) -> Response:
+        raise NotImplementedError
+
+    def _etag(self, request) -> str:
+        positions = ProjectionCheckpoint.objects.filter(name__in=self.projections).order_by("name")
+        state = ",".join(f"{c.name}:{c.txid}-{c.event_id}" for c in positions)
+        user = request.user.pk if request.user.is_authenticated else "-"
+        digest = hashlib.sha256(f"{state}|{user}|{request.get_full_path()}".encode()).hexdigest()
+        return f'W/"{digest[:32]}"'
+
+
+def page_of(item_serializer: type[serializers.Serializer]) -> type[serializers.Serializer]:
+    """The schema of a cursor-paginated list of `item_serializer`."""
+    return type(
+        f"{item_serializer.__name__.removesuffix('Out')}Page",
+        (serializers.Serializer,),
+        {
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": item_serializer(many=True),
+        },
+    )
+
+
+def paginated_response(view, request, queryset, paginator, item_serializer) -> Response:
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(item_serializer(page, many=True).data)

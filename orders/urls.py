@@ -1,2 +1,20 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from orders import views
+
 app_name = "orders"
-urlpatterns = []
+urlpatterns = [
+    path("signup/", views.signup, name="signup"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("cart/", views.cart_detail, name="cart"),
+    path("cart/add/<str:sku>/", views.cart_add, name="cart_add"),
+    path("cart/update/<str:sku>/", views.cart_update, name="cart_update"),
+    path("cart/remove/<str:sku>/", views.cart_remove, name="cart_remove"),
+    path("checkout/", views.checkout, name="checkout"),
+    path("orders/", views.order_list, name="orders"),
+    path("orders/<int:order_id>/", views.order_detail, name="order"),
+    path("orders/<int:order_id>/pay/", views.order_pay, name="order_pay"),
+    path("orders/<int:order_id>/cancel/", views.order_cancel, name="order_cancel"),
+]

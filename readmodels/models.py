@@ -73,6 +73,9 @@ class ProjectionCheckpoint(models.Model):
     event_id = models.BigIntegerField(default=0)
     updated_at = models.DateTimeField(null=True, blank=True)
     last_run_at = models.DateTimeField(null=True, blank=True)
+    # Set by the background rebuild task, so the admin can show when a rebuild finished.
+    rebuild_started_at = models.DateTimeField(null=True, blank=True)
+    rebuild_finished_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self):
         return f"{self.name} @ {self.txid}-{self.event_id}"
@@ -243,3 +246,25 @@ class CategorySummary(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class IdempotentRequest(models.Model):
+    """An API POST made with an Idempotency-Key: a retry replays `response_*` instead of
+    running the command again. Kept IDEMPOTENCY_KEY_TTL (24 h) at least, then purged."""
+
+    scope = models.CharField(max_length=100, help_text="user:<id>, or anon:<address>")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="method, path and body digest")
+    response_status = models.PositiveSmallIntegerField(null=True, help_text="null while running")
+    response_body = models.JSONField(null=True)
+    response_headers = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key"], name="one_request_per_idempotency_key")
+        ]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created_idx")]
+
+    def __str__(self):
+        return f"{self.scope} {self.key}"

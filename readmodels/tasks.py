@@ -3,8 +3,10 @@ a safety net (events committed while Redis was down are still projected)."""
 
 from celery import shared_task
 from django.conf import settings
+from django.utils import timezone
 
 from readmodels import engine
+from readmodels.models import ProjectionCheckpoint
 
 
 @shared_task(
@@ -21,7 +23,12 @@ def run_projections():
 
 @shared_task(acks_late=True)
 def rebuild_projections(names=None):
-    """The admin's "rebuild" action, run in the background."""
-    return {
-        projection.name: engine.rebuild(projection) for projection in engine.get_projections(names)
-    }
+    """The admin's "rebuild" action, run in the background; it notes on each checkpoint when
+    the rebuild started and finished."""
+    rebuilt = {}
+    for projection in engine.get_projections(names):
+        checkpoint = ProjectionCheckpoint.objects.filter(name=projection.name)
+        checkpoint.update(rebuild_started_at=timezone.now(), rebuild_finished_at=None)
+        rebuilt[projection.name] = engine.rebuild(projection)
+        checkpoint.update(rebuild_finished_at=timezone.now())
+    return rebuilt

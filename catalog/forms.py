@@ -1,0 +1,53 @@
+"""Shape checks for the catalog pages."""
+
+from django import forms
+
+from catalog.queries import list_categories
+
+SORT_CHOICES = [
+    ("", "Best match / name"),
+    ("name", "Name"),
+    ("price", "Price: low to high"),
+    ("-price", "Price: high to low"),
+    ("-units_sold", "Most popular"),
+]
+
+
+class CatalogFilterForm(forms.Form):
+    q = forms.CharField(required=False, max_length=200, label="Search")
+    category = forms.ChoiceField(required=False, label="Category")
+    min_price = forms.DecimalField(
+        required=False, min_value=0, max_digits=12, decimal_places=2, label="Min price"
+    )
+    max_price = forms.DecimalField(
+        required=False, min_value=0, max_digits=12, decimal_places=2, label="Max price"
+    )
+    in_stock = forms.BooleanField(required=False, label="In stock only")
+    sort = forms.ChoiceField(required=False, choices=SORT_CHOICES, label="Sort by")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["category"].choices = [("", "All categories")] + [
+            (category.slug, category.name) for category in list_categories()
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        low, high = cleaned.get("min_price"), cleaned.get("max_price")
+        if low is not None and high is not None and low > high:
+            self.add_error("max_price", "The maximum price must not be below the minimum.")
+        return cleaned
+
+
+class AddToCartForm(forms.Form):
+    quantity = forms.IntegerField(
+        min_value=1,
+        max_value=1000,
+        initial=1,
+        error_messages={
+            "required": "Enter how many you want.",
+            "invalid": "Enter a whole number.",
+            "min_value": "Enter at least 1.",
+            "max_value": "You can order at most 1000 at a time.",
+        },
+    )

@@ -1,0 +1,382 @@
+"""Customers, orders and sales reports as JSON. POST → orders.commands, GET → orders.queries."""
+
+from datetime import timedelta
+
+from django.contrib.auth import authenticate
+from django.urls import reverse
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import pagination, serializers
+from rest_framework.authtoken.models import Token
+from rest_framework.permissions import IsAdminUser, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from catalog import queries as catalog_queries
+from catalog.api import ProductOut
+from config.api import (
+    COMMAND_ERRORS,
+    CONSISTENCY_PARAMETERS,
+    IDEMPOTENCY_HEADER,
+    CommandOut,
+    CommandView,
+    QueryView,
+    VersionedIn,
+    command_response,
+    error_responses,
+    page_of,
+    paginated_response,
+    query_responses,
+)
+from config.errors import PermissionDenied
+from orders import commands, queries
+from orders.models import OrderStatus
+
+# --- output ---
+
+
+class OrderLineOut(serializers.Serializer):
+    sku = serializers.CharField()
+    name = serializers.CharField()
+    quantity = serializers.IntegerField()
+    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2)
+    line_total = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
+class OrderOut(serializers.Serializer):
+    id = serializers.IntegerField(source="order_id")
+    customer_id = serializers.IntegerField()
+    customer_name = serializers.CharField()
+    status = serializers.ChoiceField(choices=OrderStatus.choices)
+    line_count = serializers.IntegerField()
+    units = serializers.IntegerField()
+    total = serializers.DecimalField(max_digits=14, decimal_places=2)
+    currency = serializers.CharField()
+    lines = OrderLineOut(many=True)
+    placed_at = serializers.DateTimeField()
+    paid_at = serializers.DateTimeField(allow_null=True)
+    shipped_at = serializers.DateTimeField(allow_null=True)
+    delivered_at = serializers.DateTimeField(allow_null=True)
+    cancelled_at = serializers.DateTimeField(allow_null=True)
+    tracking_number = serializers.CharField(allow_blank=True)
+    cancel_reason = serializers.CharField(allow_blank=True)
+    version = serializers.IntegerField()
+
+
+class HistoryEntryOut(serializers.Serializer):
+    event_type = serializers.CharField()
+    occurred_at = serializers.DateTimeField()
+    position = serializers.CharField()
+    actor = serializers.CharField(allow_null=True)
+    payload = serializers.DictField()
+
+
+class DaySalesOut(serializers.Serializer):
+    date = serializers.DateField()
+    orders_placed = serializers.IntegerField()
+    orders_cancelled = serializers.IntegerField()
+    units_sold = serializers.IntegerField()
+    gross_revenue = serializers.DecimalField(max_digits=16, decimal_places=2)
+    net_revenue = serializers.DecimalField(max_digits=16, decimal_places=2)
+
+
+class CustomerReportOut(serializers.Serializer):
+    customer_id = serializers.IntegerField()
+    name = serializers.CharField()
+    email = serializers.EmailField()
+    order_count = serializers.IntegerField()
+    lifetime_value = serializers.DecimalField(max_digits=16, decimal_places=2)
+    last_order_at = serializers.DateTimeField(allow_null=True)
+
+
+class TokenOut(serializers.Serializer):
+    token = serializers.CharField()
+
+
+# --- input ---
+
+
+class SignUpIn(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    email = serializers.CharField(max_length=254)
+    password = serializers.CharField(max_length=128, write_only=True)
+    display_name = serializers.CharField(max_length=150)
+
+
+class TokenIn(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=128)
+
+
+class LineIn(serializers.Serializer):
+    sku = serializers.CharField(max_length=32)
+    quantity = serializers.IntegerField()
+
+
+class PlaceOrderIn(serializers.Serializer):
+    lines = LineIn(many=True, allow_empty=True)
+
+
+class PayIn(VersionedIn):
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    payment_reference = serializers.CharField(max_length=64)
+
+
+class CancelIn(VersionedIn):
+    reason = serializers.CharField(max_length=500)
+
+
+class ShipIn(VersionedIn):
+    tracking_number = serializers.CharField(max_length=64)
+
+
+class OrderFilters(serializers.Serializer):
+    status = serializers.ChoiceField(required=False, choices=OrderStatus.choices)
+    customer = serializers.IntegerField(required=False, min_value=1, help_text="staff only")
+
+
+class DateRange(serializers.Serializer):
+    # "from" is a Python keyword: the field is declared below under its wire name.
+    to = serializers.DateField(required=False)
+
+    def validate(self, attrs):
+        end = attrs.get("to") or timezone.now().date()
+        start = attrs.get("from") or end - timedelta(days=29)
+        if start > end:
+            raise serializers.ValidationError({"from": "Must not be after 'to'."})
+        if (end - start).days > 366:
+            raise serializers.ValidationError({"from": "At most 367 days at once."})
+        return {"start": start, "end": end}
+
+
+DateRange._declared_fields["from"] = serializers.DateField(required=False)
+
+
+class CustomerReportFilters(serializers.Serializer):
+    ordering = serializers.ChoiceField(
+        required=False, choices=list(queries.CUSTOMER_ORDERINGS), default="-lifetime_value"
+    )
+
+
+# --- views ---
+
+
+class NewestFirst(pagination.CursorPagination):
+    page_size = 25
+    max_page_size = 100
+    page_size_query_param = "page_size"
+    ordering = ("-placed_at", "-order_id")
+
+
+def order_location(order_id: int) -> str:
+    return reverse("order-detail", kwargs={"order_id": order_id})
+
+
+def visible_to(user) -> int | None:
+    """Staff see every order; a customer only their own (None means no restriction)."""
+    if user.is_staff:
+        return None
+    customer_id = queries.customer_id_of(user)
+    if customer_id is None:
+        raise PermissionDenied("This account has no customer profile.", code="not_a_customer")
+    return customer_id
+
+
+class SignUp(CommandView):
+    input_serializer = SignUpIn
+
+    @extend_schema(
+        request=SignUpIn,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={201: CommandOut, **COMMAND_ERRORS},
+    )
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
+    def run(self, request, data):
+        result = commands.register_customer(actor=request.user, **data)
+        return command_response(result, location=reverse("order-list"), created=True)
+
+
+class ObtainToken(APIView):
+    """Username and password in, an API token out (the same token on every call)."""
+
+    @extend_schema(request=TokenIn, responses={200: TokenOut, **error_responses(400, 429)})
+    def post(self, request):
+        data = TokenIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = authenticate(request, **data.validated_data)
+        if user is None:
+            raise serializers.ValidationError({"password": ["Wrong username or password."]})
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+
+class Orders(QueryView, CommandView):
+    permission_classes = [IsAuthenticated]
+    projections = ("order_summary",)
+    input_serializer = PlaceOrderIn
+
+    @extend_schema(
+        operation_id="orders_list",
+        parameters=[OrderFilters, *CONSISTENCY_PARAMETERS],
+        responses=query_responses(page_of(OrderOut)),
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def read(self, request):
+        filters = OrderFilters(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        customer_id = visible_to(request.user)
+        if customer_id is None:
+            customer_id = filters.validated_data.get("customer")
+        orders = queries.list_orders(
+            customer_id=customer_id, status=filters.validated_data.get("status")
+        )
+        return paginated_response(self, request, orders, NewestFirst(), OrderOut)
+
+    @extend_schema(
+        request=PlaceOrderIn,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={201: CommandOut, **COMMAND_ERRORS},
+    )
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
+    def run(self, request, data):
+        result = commands.place_order(actor=request.user, lines=data["lines"])
+        return command_response(result, location=order_location(result.id), created=True)
+
+
+class OrderDetail(QueryView):
+    permission_classes = [IsAuthenticated]
+    projections = ("order_summary",)
+
+    @extend_schema(parameters=CONSISTENCY_PARAMETERS, responses=query_responses(OrderOut))
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def read(self, request, order_id):
+        order = queries.get_order(order_id=order_id, customer_id=visible_to(request.user))
+        return Response(OrderOut(order).data)
+
+
+class OrderHistory(QueryView):
+    permission_classes = [IsAuthenticated]
+    projections = ("order_summary",)
+
+    @extend_schema(
+        parameters=CONSISTENCY_PARAMETERS, responses=query_responses(HistoryEntryOut(many=True))
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def read(self, request, order_id):
+        queries.get_order(
+            order_id=order_id, customer_id=visible_to(request.user)
+        )  # 404 if not theirs
+        return Response(HistoryEntryOut(queries.order_history(order_id=order_id), many=True).data)
+
+
+class OrderCommand(CommandView):
+    """POST /api/orders/{id}/<action>."""
+
+    permission_classes = [IsAuthenticated]
+    command = None
+
+    def run(self, request, data, order_id):
+        result = type(self).command(actor=request.user, order_id=order_id, **data)
+        return command_response(result, location=order_location(order_id))
+
+    @classmethod
+    def for_command(cls, command, input_serializer, *, staff_only=False):
+        @extend_schema(
+            request=input_serializer,
+            parameters=[IDEMPOTENCY_HEADER],
+            responses={200: CommandOut, **COMMAND_ERRORS},
+            operation_id=f"orders_{command.__name__}",
+        )
+        def post(self, request, *args, **kwargs):
+            return CommandView.post(self, request, *args, **kwargs)
+
+        attributes = {
+            "command": staticmethod(command),
+            "input_serializer": input_serializer,
+            "post": post,
+        }
+        if staff_only:
+            attributes["permission_classes"] = [IsAdminUser]
+        return type(
+            f"{command.__name__.title().replace('_', '')}View", (cls,), attributes
+        ).as_view()
+
+
+pay = OrderCommand.for_command(commands.pay_order, PayIn)
+cancel = OrderCommand.for_command(commands.cancel_order, CancelIn)
+ship = OrderCommand.for_command(commands.ship_order, ShipIn, staff_only=True)
+deliver = OrderCommand.for_command(commands.deliver_order, VersionedIn, staff_only=True)
+
+
+class DailySalesReport(QueryView):
+    permission_classes = [IsAdminUser]
+    projections = ("daily_sales",)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "from", str, description="first day, YYYY-MM-DD (default: 29 days before 'to')"
+            ),
+            OpenApiParameter("to", str, description="last day, YYYY-MM-DD (default: today)"),
+            *CONSISTENCY_PARAMETERS,
+        ],
+        responses=query_responses(DaySalesOut(many=True)),
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def read(self, request):
+        days = DateRange(data=request.query_params)
+        days.is_valid(raise_exception=True)
+        return Response(DaySalesOut(queries.daily_sales(**days.validated_data), many=True).data)
+
+
+class CustomerCursor(pagination.CursorPagination):
+    page_size = 20
+    max_page_size = 100
+    page_size_query_param = "page_size"
+
+    def get_ordering(self, request, queryset, view):
+        return tuple(queryset.query.order_by)
+
+
+class CustomersReport(QueryView):
+    permission_classes = [IsAdminUser]
+    projections = ("customer_summary",)
+
+    @extend_schema(
+        parameters=[CustomerReportFilters, *CONSISTENCY_PARAMETERS],
+        responses=query_responses(page_of(CustomerReportOut)),
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def read(self, request):
+        filters = CustomerReportFilters(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        customers = queries.top_customers(**filters.validated_data)
+        return paginated_response(self, request, customers, CustomerCursor(), CustomerReportOut)
+
+
+class BestSellers(QueryView):
+    permission_classes = [IsAdminUser]
+    projections = ("product_summary",)
+
+    @extend_schema(
+        parameters=CONSISTENCY_PARAMETERS, responses=query_responses(ProductOut(many=True))
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def read(self, request):
+        return Response(ProductOut(catalog_queries.best_sellers()[:20], many=True).data)

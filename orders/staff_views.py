@@ -1,0 +1,112 @@
+"""Staff pages: the dashboard (reports and projection health) and fulfilment (ship, deliver)."""
+
+from datetime import timedelta
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from catalog import queries as catalog_queries
+from config.errors import DomainError
+from config.forms import add_domain_error
+from orders import commands, queries
+from orders.charts import sales_chart
+from orders.forms import ShipForm
+from readmodels.consistency import wait_for
+from readmodels.engine import projection_status
+
+CHART_DAYS = 30
+TOP_ROWS = 10
+READ_YOUR_WRITES_SECONDS = 2.0
+
+
+def staff_required(view):
+    """Anonymous visitors go to log in and back; logged-in non-staff get 403."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(request, *args, **kwargs):
+        if not request.user.is_staff:
+            raise PermissionDenied("Staff only.")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+@staff_required
+def dashboard(request):
+    today = timezone.now().date()
+    days = queries.daily_sales(start=today - timedelta(days=CHART_DAYS - 1), end=today)
+    statuses, horizon_holders = projection_status()
+    return render(
+        request,
+        "staff/dashboard.html",
+        {
+            "chart": sales_chart(days),
+            "revenue_total": sum(day.net_revenue for day in days),
+            "orders_total": sum(day.orders_placed for day in days),
+            "best_sellers": catalog_queries.best_sellers()[:TOP_ROWS],
+            "top_customers": queries.top_customers()[:TOP_ROWS],
+            "projections": statuses,
+            "lagging": [status for status in statuses if status.lagging],
+            "horizon_holders": horizon_holders,
+        },
+    )
+
+
+def _render_fulfilment(request, *, ship_forms=None, errors=None, status=200):
+    ship_forms = ship_forms or {}
+    to_ship = [
+        (order, ship_forms.get(order.order_id) or ShipForm())
+        for order in queries.list_orders(status="paid")
+    ]
+    return render(
+        request,
+        "staff/fulfilment.html",
+        {
+            "to_ship": to_ship,
+            "to_deliver": queries.list_orders(status="shipped"),
+            "errors": errors or {},
+        },
+        status=status,
+    )
+
+
+@staff_required
+def fulfilment(request):
+    return _render_fulfilment(request)
+
+
+@staff_required
+@require_POST
+def ship(request, order_id):
+    form = ShipForm(request.POST)
+    if form.is_valid():
+        try:
+            result = commands.ship_order(
+                actor=request.user,
+                order_id=order_id,
+                tracking_number=form.cleaned_data["tracking_number"],
+            )
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            wait_for(result.token, ["order_summary"], timeout=READ_YOUR_WRITES_SECONDS)
+            return redirect("staff:fulfilment")
+    return _render_fulfilment(
+        request, ship_forms={order_id: form}, errors={order_id: form.non_field_errors()}, status=400
+    )
+
+
+@staff_required
+@require_POST
+def deliver(request, order_id):
+    try:
+        result = commands.deliver_order(actor=request.user, order_id=order_id)
+    except DomainError as error:
+        return _render_fulfilment(request, errors={order_id: [error.message]}, status=400)
+    wait_for(result.token, ["order_summary"], timeout=READ_YOUR_WRITES_SECONDS)
+    return redirect("staff:fulfilment")
