@@ -12,6 +12,7 @@ Correctness rests on three things:
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import traceback
 from collections.abc import Callable, Iterable, Sequence
@@ -265,7 +266,11 @@ def verify(projection: Projection) -> list[Drift]:
         )
         rows = cursor.fetchall()
     drift = []
-    for live, rebuilt in rows:
+    for live_json, rebuilt_json in rows:
+        # psycopg hands jsonb from a raw cursor back as text.
+        live, rebuilt = (
+            json.loads(r) if isinstance(r, str) else r for r in (live_json, rebuilt_json)
+        )
         if live is None:
             drift.append(Drift(rebuilt[key], "missing", {}))
         elif rebuilt is None:
