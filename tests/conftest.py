@@ -29,14 +29,6 @@ def wait_until(condition, *, timeout: float = 15.0, interval: float = 0.02):
         time.sleep(interval)
 
 
-@pytest.fixture(scope="session")
-def celery_worker_thread():
-    """A real Celery worker consuming from the real Redis broker, in a thread of this process
-    (so it uses the test database). Started once per session."""
-    with start_worker(celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING") as w:
-        yield w
-
-
 class _Activity:
     """Counts tasks the worker started and finished, to tell when it is idle."""
 
@@ -56,20 +48,34 @@ class _Activity:
             queued = conn.default_channel.client.llen(celery_app.conf.task_default_queue)
         return queued == 0 and self.finished >= self.started
 
-    def stop(self):
-        task_prerun.disconnect(self._start)
-        task_postrun.disconnect(self._finish)
+
+_worker_activity: _Activity | None = None
+
+
+@pytest.fixture(scope="session")
+def celery_worker_thread():
+    """A real Celery worker consuming from the real Redis broker, in a thread of this process
+    (so it uses the test database). Started once per session, by the first test that needs it."""
+    global _worker_activity
+    _worker_activity = _Activity()
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING") as w:
+        yield w
+
+
+@pytest.fixture(autouse=True)
+def _worker_idle_before_flush():
+    """Once the worker runs, any committed command wakes it. It must be idle before a
+    transactional test's flush, or the flush and a projection lock tables in opposite orders.
+    (pytest-django's database fixtures are set up before this one, so torn down after it.)"""
+    yield
+    if _worker_activity is not None:
+        wait_until(_worker_activity.idle, timeout=30)
 
 
 @pytest.fixture
 def worker(celery_worker_thread, transactional_db):
-    """Tests through the real path commit their transactions, so they need transactional_db.
-    Before the database is flushed, the worker must be idle, or the flush and a projection run
-    lock the same tables in opposite orders."""
-    activity = _Activity()
-    yield celery_worker_thread
-    wait_until(activity.idle, timeout=30)
-    activity.stop()
+    """Tests through the real path commit their transactions, so they need transactional_db."""
+    return celery_worker_thread
 
 
 @pytest.fixture

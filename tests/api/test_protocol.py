@@ -1,0 +1,165 @@
+"""The API's cross-cutting contract: idempotency keys, read-your-writes, ETags, order visibility."""
+
+import pytest
+
+from readmodels import engine
+from readmodels.models import DomainEvent, IdempotentRequest
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def order_body(sku, quantity=1):
+    return {"lines": [{"sku": sku, "quantity": quantity}]}
+
+
+def test_a_retry_with_the_same_key_replays_without_running_the_command(customer_api, make_product):
+    sku = make_product(stock=10)
+    first = customer_api.post(
+        "/api/orders/", order_body(sku), format="json", HTTP_IDEMPOTENCY_KEY="k-1"
+    )
+    events = DomainEvent.objects.count()
+    again = customer_api.post(
+        "/api/orders/", order_body(sku), format="json", HTTP_IDEMPOTENCY_KEY="k-1"
+    )
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json() == first.json()
+    assert again["Location"] == first["Location"]
+    assert DomainEvent.objects.count() == events
+
+
+def test_the_same_key_with_another_body_is_422(customer_api, customer, make_product):
+    sku = make_product(stock=10)
+    customer_api.post("/api/orders/", order_body(sku), format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    events = DomainEvent.objects.count()
+    other = customer_api.post(
+        "/api/orders/", order_body(sku, 2), format="json", HTTP_IDEMPOTENCY_KEY="k-1"
+    )
+    assert (other.status_code, other.json()["error"]["code"]) == (422, "idempotency_key_reused")
+    assert DomainEvent.objects.count() == events
+
+
+def test_a_request_still_running_answers_409(customer_api, customer, make_product):
+    import hashlib
+    import json
+
+    sku = make_product(stock=10)
+    body = json.dumps(order_body(sku), sort_keys=True)
+    fingerprint = hashlib.sha256(f"POST /api/orders/\n{body}".encode()).hexdigest()
+    IdempotentRequest.objects.create(
+        scope=f"user:{customer.pk}", key="k-3", fingerprint=fingerprint
+    )
+    response = customer_api.post(
+        "/api/orders/", order_body(sku), format="json", HTTP_IDEMPOTENCY_KEY="k-3"
+    )
+    assert (response.status_code, response.json()["error"]["code"]) == (409, "request_in_progress")
+
+
+def test_after_waits_for_the_worker_and_returns_the_new_order(worker, customer_api, make_product):
+    sku = make_product(stock=10)
+    placed = customer_api.post("/api/orders/", order_body(sku), format="json").json()
+    response = customer_api.get(
+        f"/api/orders/{placed['id']}/?after={placed['consistency_token']}&wait=5000"
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["units"] == 1
+
+
+def test_etag_gives_304_until_the_projection_moves(api, make_product):
+    make_product()
+    engine.run_all()
+    first = api.get("/api/products/")
+    assert api.get("/api/products/", HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+    make_product()
+    engine.run_all()
+    changed = api.get("/api/products/", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert changed.status_code == 200 and changed["ETag"] != first["ETag"]
+
+
+def test_customers_see_only_their_own_orders_and_staff_see_all(
+    as_user, make_customer, staff_api, make_product
+):
+    sku = make_product(stock=10)
+    alice, bob = as_user(make_customer()), as_user(make_customer())
+    order = alice.post("/api/orders/", order_body(sku), format="json").json()
+    engine.run_all()
+    assert [o["id"] for o in alice.get("/api/orders/").json()["results"]] == [order["id"]]
+    assert bob.get("/api/orders/").json()["results"] == []
+    assert bob.get(f"/api/orders/{order['id']}/").status_code == 404
+    assert (
+        bob.post(
+            f"/api/orders/{order['id']}/pay",
+            {"amount": "10.00", "payment_reference": "P"},
+            format="json",
+        ).status_code
+        == 404
+    )
+    assert [o["id"] for o in staff_api.get("/api/orders/?status=pending").json()["results"]] == [
+        order["id"]
+    ]
+    history = alice.get(f"/api/orders/{order['id']}/history/").json()
+    assert [h["event_type"] for h in history] == ["OrderPlaced"]
+    assert alice.get("/api/reports/daily-sales/").status_code == 403
+    assert staff_api.get("/api/reports/daily-sales/").status_code == 200
+    assert staff_api.get("/api/projections/").status_code == 200
+
+
+def test_order_commands_through_the_api(customer_api, staff_api, make_product):
+    sku = make_product(price="5.00", stock=10)
+    order = customer_api.post("/api/orders/", order_body(sku, 2), format="json").json()
+
+    def pay(amount):
+        return customer_api.post(
+            f"/api/orders/{order['id']}/pay",
+            {"amount": amount, "payment_reference": "P-1"},
+            format="json",
+        )
+
+    assert pay("9.00").json()["error"]["code"] == "amount_mismatch"
+    assert pay("10.00").status_code == 200
+    assert (
+        customer_api.post(
+            f"/api/orders/{order['id']}/ship", {"tracking_number": "T"}, format="json"
+        ).status_code
+        == 403
+    )
+    assert (
+        staff_api.post(f"/api/orders/{order['id']}/deliver", {}, format="json").status_code == 409
+    )
+    assert (
+        staff_api.post(
+            f"/api/orders/{order['id']}/ship", {"tracking_number": "T"}, format="json"
+        ).status_code
+        == 200
+    )
+    short = customer_api.post("/api/orders/", order_body(sku, 99), format="json")
+    assert (short.status_code, short.json()["error"]["code"]) == (409, "insufficient_stock")
+
+
+def test_sign_up_token_and_health(api):
+    data = {
+        "username": "ann",
+        "email": "ann@example.com",
+        "password": "a-long-Passphrase-7",
+        "display_name": "Ann",
+    }
+    assert api.post("/api/customers/", data, format="json").status_code == 201
+    assert (
+        api.post("/api/customers/", data, format="json").json()["error"]["code"] == "username_taken"
+    )
+    token = api.post(
+        "/api/auth/token/", {"username": "ann", "password": data["password"]}, format="json"
+    )
+    assert token.status_code == 200 and token.json()["token"]
+    assert (
+        api.post(
+            "/api/auth/token/", {"username": "ann", "password": "wrong"}, format="json"
+        ).status_code
+        == 400
+    )
+    assert api.get("/api/orders/").status_code == 401
+    assert (
+        api.get("/api/orders/", HTTP_AUTHORIZATION=f"Token {token.json()['token']}").status_code
+        == 200
+    )
+    health = api.get("/healthz")
+    assert health.status_code == 200 and health.json()["database"] is True
