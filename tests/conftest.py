@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from catalog import commands as catalog
 from config import celery_app
 from orders import commands as orders
+from readmodels import eventlog
 from readmodels.models import DomainEvent
 
 _names = itertools.count(1)
@@ -63,10 +64,14 @@ def celery_worker_thread():
 
 
 @pytest.fixture(autouse=True)
-def _worker_idle_before_flush():
-    """Once the worker runs, any committed command wakes it. It must be idle before a
-    transactional test's flush, or the flush and a projection lock tables in opposite orders.
-    (pytest-django's database fixtures are set up before this one, so torn down after it.)"""
+def _worker_only_where_asked(request, monkeypatch):
+    """The session's worker thread must not project behind the back of tests that drive the
+    engine themselves (or have no database), so only tests that ask for `worker` wake it.
+    After a worker test, it must be idle before the flush, or the flush and a projection lock
+    tables in opposite orders. (pytest-django's database fixtures are set up before this one,
+    so torn down after it.)"""
+    if "worker" not in request.fixturenames:
+        monkeypatch.setattr(eventlog, "_wake_projections", lambda: None)
     yield
     if _worker_activity is not None:
         wait_until(_worker_activity.idle, timeout=30)
