@@ -220,27 +220,17 @@ class ProductCommand(CommandView):
         result = type(self).command(actor=request.user, sku=sku, **data)
         return command_response(result, location=product_location(sku), sku=sku)
 
-    @classmethod
-    def for_command(cls, command, input_serializer):
-        @extend_schema(
-            request=input_serializer,
-            parameters=[IDEMPOTENCY_HEADER],
-            responses={200: ProductCommandOut, **COMMAND_ERRORS},
-            operation_id=f"products_{command.__name__}",
-        )
-        def post(self, request, *args, **kwargs):
-            return CommandView.post(self, request, *args, **kwargs)
 
-        view = type(
-            f"{command.__name__.title().replace('_', '')}View",
-            (cls,),
-            {"command": staticmethod(command), "input_serializer": input_serializer, "post": post},
-        )
-        return view.as_view()
-
-
-change_details = ProductCommand.for_command(commands.update_product_details, DetailsIn)
-change_price = ProductCommand.for_command(commands.change_price, PriceIn)
-restock = ProductCommand.for_command(commands.restock, RestockIn)
-discontinue = ProductCommand.for_command(commands.discontinue_product, VersionedIn)
-reactivate = ProductCommand.for_command(commands.reactivate_product, VersionedIn)
+change_details = ProductCommand.for_command(
+    commands.update_product_details, DetailsIn, response=ProductCommandOut
+)
+change_price = ProductCommand.for_command(
+    commands.change_price, PriceIn, response=ProductCommandOut
+)
+restock = ProductCommand.for_command(commands.restock, RestockIn, response=ProductCommandOut)
+discontinue = ProductCommand.for_command(
+    commands.discontinue_product, VersionedIn, response=ProductCommandOut
+)
+reactivate = ProductCommand.for_command(
+    commands.reactivate_product, VersionedIn, response=ProductCommandOut
+)

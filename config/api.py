@@ -15,7 +15,12 @@ from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -150,6 +155,30 @@ class CommandView(APIView):
 
     def run(self, request, data, **kwargs) -> Response:
         raise NotImplementedError
+
+    @classmethod
+    def for_command(cls, command, input_serializer, *, response=None, permission_classes=None):
+        """A view running `command` with `input_serializer`'s data: one per action of a
+        resource (pay, ship, restock…), each with its own documented request body."""
+
+        @extend_schema(
+            request=input_serializer,
+            parameters=[IDEMPOTENCY_HEADER],
+            responses={200: response or CommandOut, **COMMAND_ERRORS},
+            operation_id=command.__name__,
+        )
+        def post(self, request, *args, **kwargs):
+            return CommandView.post(self, request, *args, **kwargs)
+
+        attributes = {
+            "command": staticmethod(command),
+            "input_serializer": input_serializer,
+            "post": post,
+        }
+        if permission_classes is not None:
+            attributes["permission_classes"] = permission_classes
+        view = type(f"{command.__name__.title().replace('_', '')}View", (cls,), attributes)
+        return view.as_view()
 
     def _validated(self, request) -> dict:
         if self.input_serializer is None:

@@ -289,33 +289,13 @@ class OrderCommand(CommandView):
         result = type(self).command(actor=request.user, order_id=order_id, **data)
         return command_response(result, location=order_location(order_id))
 
-    @classmethod
-    def for_command(cls, command, input_serializer, *, staff_only=False):
-        @extend_schema(
-            request=input_serializer,
-            parameters=[IDEMPOTENCY_HEADER],
-            responses={200: CommandOut, **COMMAND_ERRORS},
-            operation_id=f"orders_{command.__name__}",
-        )
-        def post(self, request, *args, **kwargs):
-            return CommandView.post(self, request, *args, **kwargs)
-
-        attributes = {
-            "command": staticmethod(command),
-            "input_serializer": input_serializer,
-            "post": post,
-        }
-        if staff_only:
-            attributes["permission_classes"] = [IsAdminUser]
-        return type(
-            f"{command.__name__.title().replace('_', '')}View", (cls,), attributes
-        ).as_view()
-
 
 pay = OrderCommand.for_command(commands.pay_order, PayIn)
 cancel = OrderCommand.for_command(commands.cancel_order, CancelIn)
-ship = OrderCommand.for_command(commands.ship_order, ShipIn, staff_only=True)
-deliver = OrderCommand.for_command(commands.deliver_order, VersionedIn, staff_only=True)
+ship = OrderCommand.for_command(commands.ship_order, ShipIn, permission_classes=[IsAdminUser])
+deliver = OrderCommand.for_command(
+    commands.deliver_order, VersionedIn, permission_classes=[IsAdminUser]
+)
 
 
 class DailySalesReport(QueryView):
