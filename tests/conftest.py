@@ -79,8 +79,10 @@ def _worker_only_where_asked(request, monkeypatch):
 
 @pytest.fixture
 def worker(celery_worker_thread, transactional_db):
-    """Tests through the real path commit their transactions, so they need transactional_db."""
-    return celery_worker_thread
+    """Tests through the real path commit their transactions, so they need transactional_db.
+    Its flush is torn down right after this fixture, so the worker is made idle here first."""
+    yield celery_worker_thread
+    wait_until(_worker_activity.idle, timeout=30)
 
 
 @pytest.fixture
