@@ -2,7 +2,7 @@
 replay dead letters, and report how far behind each projection is.
 
 Correctness rests on three things:
-- events are read in (txid, id) order below the pg_snapshot_xmin horizon (eventlog.events_after),
+- events are read in (txid, id) order below the pg_snapshot_xmin horizon (eventlog.positions_after),
   so no event is skipped when transactions commit out of id order;
 - a batch's summary writes and its checkpoint advance commit in one transaction;
 - one runner per projection: the checkpoint row is locked FOR UPDATE SKIP LOCKED, so a second
@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from readmodels.eventlog import ORIGIN, Position, events_after
+from readmodels.eventlog import Position, horizon_position, positions_after
 from readmodels.models import DeadLetter, DomainEvent, ProjectionCheckpoint
 from readmodels.projections import Projection, get_projections
 
@@ -57,13 +57,9 @@ def _advance(checkpoint: ProjectionCheckpoint, position: Position) -> None:
     checkpoint.save()
 
 
-def _position(event: DomainEvent) -> Position:
-    return Position(event.txid, event.id)
-
-
-def _refresh(projection: Projection, events: Sequence[DomainEvent]) -> None:
-    keys = projection.keys_for(events)
-    projection.refresh(keys, position=str(_position(events[-1])))
+def _refresh(projection: Projection, batch: Sequence[Position]) -> None:
+    keys = projection.keys_for([position.event_id for position in batch])
+    projection.refresh(keys, position=str(batch[-1]))
 
 
 def run_projection(projection: Projection, *, batch_size: int | None = None) -> int:
@@ -77,14 +73,16 @@ def run_projection(projection: Projection, *, batch_size: int | None = None) -> 
             checkpoint = _lock_checkpoint(projection, wait=False)
             if checkpoint is None:
                 return applied
-            batch = events_after(Position(checkpoint.txid, checkpoint.event_id), limit=batch_size)
+            batch = positions_after(
+                Position(checkpoint.txid, checkpoint.event_id), limit=batch_size
+            )
             if not batch:
                 checkpoint.last_run_at = timezone.now()
                 checkpoint.save(update_fields=["last_run_at"])
                 return applied
             handled, failure = _apply(projection, batch)
             if handled:
-                _advance(checkpoint, _position(handled[-1]))
+                _advance(checkpoint, handled[-1])
         applied += len(handled)
         if failure is not None:
             raise ProjectionFailed(f"{projection.name}: {failure}") from failure
@@ -93,34 +91,41 @@ def run_projection(projection: Projection, *, batch_size: int | None = None) -> 
 
 
 def _apply(
-    projection: Projection, batch: list[DomainEvent]
-) -> tuple[list[DomainEvent], Exception | None]:
-    """Refresh for the whole batch; if that fails, find the failing event one at a time.
+    projection: Projection, batch: list[Position]
+) -> tuple[list[Position], Exception | None]:
+    """Refresh for the whole batch; if that fails, halve it until the failing event is cornered.
     Returns the events handled (applied, or dead-lettered) and the error that stopped it."""
     with pgtrigger.ignore(projection.trigger_uri):
-        try:
-            with transaction.atomic():
-                _refresh(projection, batch)
-            _resolve_letters(projection, batch)
-            return batch, None
-        except Exception:
-            log.warning("%s: batch failed, isolating the event", projection.name, exc_info=True)
-        handled = []
-        for event in batch:
-            try:
-                with transaction.atomic():
-                    _refresh(projection, [event])
-                _resolve_letters(projection, [event])
-            except Exception as error:
-                if _note_failure(projection, event, error).status == DeadLetter.Status.RETRYING:
-                    return handled, error
-            handled.append(event)
-        return handled, None
+        return _apply_part(projection, batch)
 
 
-def _note_failure(projection: Projection, event: DomainEvent, error: Exception) -> DeadLetter:
+def _apply_part(
+    projection: Projection, part: list[Position]
+) -> tuple[list[Position], Exception | None]:
+    # Refreshes recompute, so applying a batch in halves (each in its own savepoint) leaves the
+    # same rows as applying it whole; the left half goes first so the handled events stay a
+    # prefix of the batch. A big batch costs about twice its refresh and log2(size) failures.
+    try:
+        with transaction.atomic():
+            _refresh(projection, part)
+        _resolve_letters(projection, part)
+        return part, None
+    except Exception as error:
+        if len(part) == 1:
+            letter = _note_failure(projection, part[0], error)
+            return (part, None) if letter.status == DeadLetter.Status.DEAD else ([], error)
+        log.info("%s: %s events failed together, splitting", projection.name, len(part))
+    middle = len(part) // 2
+    handled, failure = _apply_part(projection, part[:middle])
+    if failure is not None:
+        return handled, failure
+    rest, failure = _apply_part(projection, part[middle:])
+    return handled + rest, failure
+
+
+def _note_failure(projection: Projection, position: Position, error: Exception) -> DeadLetter:
     letter, _ = DeadLetter.objects.get_or_create(
-        projection=projection.name, event=event, defaults={"error": ""}
+        projection=projection.name, event_id=position.event_id, defaults={"error": ""}
     )
     letter.attempts += 1
     letter.error = f"{type(error).__name__}: {error}"
@@ -134,18 +139,18 @@ def _note_failure(projection: Projection, event: DomainEvent, error: Exception) 
     log.error(
         "%s: event #%s failed (%s), attempt %s",
         projection.name,
-        event.id,
+        position.event_id,
         letter.error,
         letter.attempts,
     )
     return letter
 
 
-def _resolve_letters(projection: Projection, events: Sequence[DomainEvent]) -> None:
+def _resolve_letters(projection: Projection, batch: Sequence[Position]) -> None:
     DeadLetter.objects.filter(
         projection=projection.name,
         status=DeadLetter.Status.RETRYING,
-        event__in=[event.id for event in events],
+        event__in=[position.event_id for position in batch],
     ).update(status=DeadLetter.Status.RESOLVED, resolved_at=timezone.now())
 
 
@@ -175,7 +180,7 @@ def replay_dead_letters(names: Iterable[str] | None = None) -> tuple[int, int]:
         projection = projections[letter.projection]
         try:
             with transaction.atomic(), pgtrigger.ignore(projection.trigger_uri):
-                _refresh(projection, [letter.event])
+                _refresh(projection, [Position(letter.event.txid, letter.event_id)])
         except Exception as error:
             failing += 1
             letter.error = f"{type(error).__name__}: {error}"
@@ -189,20 +194,6 @@ def replay_dead_letters(names: Iterable[str] | None = None) -> tuple[int, int]:
     return resolved, failing
 
 
-def _horizon_position() -> Position:
-    """The last event that no running transaction can still commit behind."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            SELECT txid::text, id FROM {DomainEvent._meta.db_table}
-            WHERE txid < pg_snapshot_xmin(pg_current_snapshot())
-            ORDER BY txid DESC, id DESC LIMIT 1
-            """
-        )
-        row = cursor.fetchone()
-    return ORIGIN if row is None else Position(int(row[0]), row[1])
-
-
 def rebuild(projection: Projection, *, progress: Callable[[int, int], None] | None = None) -> int:
     """Recompute the whole table from the normalized tables in one transaction.
 
@@ -212,7 +203,7 @@ def rebuild(projection: Projection, *, progress: Callable[[int, int], None] | No
     makes harmless. `progress(done, total)` is called after each chunk."""
     with transaction.atomic():
         checkpoint = _lock_checkpoint(projection, wait=True)
-        position = _horizon_position()
+        position = horizon_position()
         keys = projection.all_keys()
         with pgtrigger.ignore(projection.trigger_uri):
             with connection.cursor() as cursor:

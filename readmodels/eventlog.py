@@ -151,21 +151,35 @@ def _wake_projections() -> None:
     run_projections.delay()
 
 
-def events_after(position: Position, *, limit: int) -> list[DomainEvent]:
-    """The next events after `position` whose transactions can no longer commit behind them."""
-    table = DomainEvent._meta.db_table
-    return list(
-        DomainEvent.objects.raw(
+def positions_after(position: Position, *, limit: int) -> list[Position]:
+    """The positions of the next events after `position` whose transactions can no longer
+    commit behind them."""
+    with connection.cursor() as cursor:
+        cursor.execute(
             f"""
-            SELECT * FROM {table}
-            WHERE (txid, id) > (%s::xid8, %s)
-              AND txid < pg_snapshot_xmin(pg_current_snapshot())
-            ORDER BY txid, id
+            SELECT e.txid::text, e.id FROM {DomainEvent._meta.db_table} e
+            WHERE (e.txid, e.id) > (%s::xid8, %s)
+              AND e.txid < pg_snapshot_xmin(pg_current_snapshot())
+            ORDER BY e.txid, e.id
             LIMIT %s
             """,
             [str(position.txid), position.event_id, limit],
         )
-    )
+        return [Position(int(txid), event_id) for txid, event_id in cursor.fetchall()]
+
+
+def horizon_position() -> Position:
+    """The last event that no running transaction can still commit behind."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT e.txid::text, e.id FROM {DomainEvent._meta.db_table} e
+            WHERE e.txid < pg_snapshot_xmin(pg_current_snapshot())
+            ORDER BY e.txid DESC, e.id DESC LIMIT 1
+            """
+        )
+        row = cursor.fetchone()
+    return ORIGIN if row is None else Position(int(row[0]), row[1])
 
 
 def aggregate_history(aggregate_type: str, aggregate_id: str | int) -> list[DomainEvent]:

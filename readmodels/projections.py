@@ -6,6 +6,10 @@ summary rows they touch, then recomputes exactly those rows from the normalized 
 idempotent and order-insensitive: running it twice, replaying a dead letter late, or overlapping
 a rebuild can never count anything twice. A rebuild is the same refresh over every key.
 
+Each projector subscribes to the event types that can change its rows (shipping an order
+changes no total, so only the order's own summary hears of it). The keys are derived from the
+payloads in SQL, so a batch of events never has to be loaded into Python.
+
 Definitions (written once, here; the README repeats them):
 - an order *counts as revenue* while it is paid, shipped or delivered; a cancellation takes it
   back out. Units sold count every order that is not cancelled.
@@ -22,13 +26,15 @@ Definitions (written once, here; the README repeats them):
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Iterable, Sequence
 
 from django.db import connection
 from django.db.models import Model
 
+from catalog import events as catalog_events
+from orders import events as order_events
+from readmodels.eventlog import Event
 from readmodels.models import (
     CategorySummary,
     CustomerSummary,
@@ -39,37 +45,6 @@ from readmodels.models import (
 )
 
 REVENUE_STATUSES = "('paid', 'shipped', 'delivered')"
-
-
-@dataclasses.dataclass
-class Touched:
-    """The ids a batch of events refers to, by kind."""
-
-    products: set[int] = dataclasses.field(default_factory=set)
-    categories: set[int] = dataclasses.field(default_factory=set)
-    orders: set[int] = dataclasses.field(default_factory=set)
-    customers: set[int] = dataclasses.field(default_factory=set)
-
-    @classmethod
-    def by(cls, events: Iterable[DomainEvent]) -> Touched:
-        touched = cls()
-        for event in events:
-            payload = event.payload
-            for key, ids in (
-                ("product_id", touched.products),
-                ("category_id", touched.categories),
-                ("previous_category_id", touched.categories),
-                ("order_id", touched.orders),
-                ("customer_id", touched.customers),
-            ):
-                if key in payload:
-                    ids.add(int(payload[key]))
-            for line in payload.get("lines", []) + payload.get("restocked", []):
-                touched.products.add(int(line["product_id"]))
-        return touched
-
-    def params(self) -> dict[str, list[int]]:
-        return {kind: sorted(ids) for kind, ids in dataclasses.asdict(self).items()}
 
 
 _NAMED_PARAM = re.compile(r"%\((\w+)\)s")
@@ -83,16 +58,45 @@ def _execute(cursor, sql: str, params: dict) -> None:
     )
 
 
+# The ids a batch of events names, as rows of `touched (kind, id)`. Derived in SQL, so a batch's
+# payloads never travel to Python; only the event types a projection subscribes to count.
+_TOUCHED = f"""
+    batch AS (
+        SELECT payload FROM {DomainEvent._meta.db_table}
+        WHERE id = ANY(%(event_ids)s::bigint[]) AND event_type = ANY(%(event_types)s::text[])
+    ),
+    touched (kind, id) AS (
+        SELECT CASE field WHEN 'previous_category_id' THEN 'category_id' ELSE field END,
+               (batch.payload ->> field)::bigint
+        FROM batch, unnest(ARRAY['product_id', 'category_id', 'previous_category_id',
+                                 'order_id', 'customer_id']) AS field
+        WHERE batch.payload ? field
+        UNION ALL
+        SELECT 'product_id', (line ->> 'product_id')::bigint
+        FROM batch, jsonb_array_elements(
+            COALESCE(batch.payload -> 'lines', '[]') || COALESCE(batch.payload -> 'restocked', '[]')
+        ) AS line
+    )
+"""
+
+
+def _touched(kind: str) -> str:
+    """The ids of one kind ('product_id', 'order_id', …) that the batch names."""
+    return f"SELECT id FROM touched WHERE kind = '{kind}'"
+
+
 class Projection:
     """A summary table and the SQL that recomputes its rows for a list of keys.
 
-    `keys_sql` maps touched ids to keys (params: products, categories, orders, customers);
-    `all_keys_sql` lists every key, for a rebuild; `select_sql` computes the rows for %(keys)s
-    with columns in `columns` order, the first being the primary key.
+    `events` are the event types that can change the table's rows; the rest pass it by.
+    `keys_sql` maps the rows of `touched (kind, id)` to keys; `all_keys_sql` lists every key, for
+    a rebuild; `select_sql` computes the rows for %(keys)s with columns in `columns` order, the
+    first being the primary key.
     """
 
     name: str
     model: type[Model]
+    events: tuple[type[Event], ...]
     key_type: str = "bigint"
     keys_sql: str
     all_keys_sql: str
@@ -112,9 +116,18 @@ class Projection:
     def trigger_uri(self) -> str:
         return f"{self.model._meta.label}:projector_only"
 
-    def keys_for(self, events: Sequence[DomainEvent]) -> list:
+    @property
+    def event_types(self) -> list[str]:
+        return [event.event_type() for event in self.events]
+
+    def keys_for(self, event_ids: Sequence[int]) -> list:
+        """The keys of the rows that the events with these ids can have changed."""
         with connection.cursor() as cursor:
-            _execute(cursor, self.keys_sql, Touched.by(events).params())
+            _execute(
+                cursor,
+                f"WITH {_TOUCHED} {self.keys_sql}",
+                {"event_ids": list(event_ids), "event_types": self.event_types},
+            )
             return [row[0] for row in cursor.fetchall()]
 
     def all_keys(self) -> list:
@@ -142,20 +155,35 @@ class Projection:
             return cursor.rowcount
 
 
-# The products an event batch touches: named directly, or on the lines of a touched order
-# (payment and delivery change a product's revenue without naming it).
-_TOUCHED_PRODUCTS = """
-    SELECT unnest(%(products)s::bigint[])
-    UNION SELECT product_id FROM orders_orderline WHERE order_id = ANY(%(orders)s::bigint[])
+# Order events that change what an order counts for: placing it, paying for it (revenue) and
+# cancelling it. Shipping and delivery change only the order's own row.
+_ORDER_FIGURES = (order_events.OrderPlaced, order_events.OrderPaid, order_events.OrderCancelled)
+_PRODUCT_CHANGES = (
+    catalog_events.ProductCreated,
+    catalog_events.ProductDetailsChanged,
+    catalog_events.ProductPriceChanged,
+    catalog_events.ProductRestocked,
+    catalog_events.ProductDiscontinued,
+    catalog_events.ProductReactivated,
+)
+
+# The products a batch touches: named directly, or on the lines of a touched order (a payment
+# changes a product's revenue without naming it).
+_TOUCHED_PRODUCTS = f"""
+    {_touched("product_id")}
+    UNION SELECT product_id FROM orders_orderline WHERE order_id IN ({_touched("order_id")})
 """
 
 
 class ProductSummaryProjection(Projection):
     name = "product_summary"
     model = ProductSummary
+    events = (*_PRODUCT_CHANGES, *_ORDER_FIGURES)
     bookkeeping_columns = ("position",)
     keys_sql = _TOUCHED_PRODUCTS
     all_keys_sql = "SELECT id FROM catalog_product ORDER BY id"
+    # One grouped pass over the keys' order lines: the planner can hash-join the orders, where
+    # a per-product subquery would look each line's order up by index.
     select_sql = f"""
         SELECT p.id, p.sku, p.name, p.slug, p.description, c.id, c.name, c.slug,
                p.price, p.currency, p.stock, p.stock > 0, p.active,
@@ -168,15 +196,17 @@ class ProductSummaryProjection(Projection):
                %(position)s
         FROM catalog_product p
         JOIN catalog_category c ON c.id = p.category_id
-        LEFT JOIN LATERAL (
-            SELECT SUM(l.quantity) FILTER (WHERE o.status <> 'cancelled') AS units_sold,
+        LEFT JOIN (
+            SELECT l.product_id,
+                   SUM(l.quantity) FILTER (WHERE o.status <> 'cancelled') AS units_sold,
                    SUM(l.quantity * l.unit_price)
                        FILTER (WHERE o.status IN {REVENUE_STATUSES}) AS revenue,
                    COUNT(*) FILTER (WHERE o.status <> 'cancelled') AS order_count,
                    MAX(o.placed_at) FILTER (WHERE o.status <> 'cancelled') AS last_ordered_at
             FROM orders_orderline l JOIN orders_order o ON o.id = l.order_id
-            WHERE l.product_id = p.id
-        ) s ON true
+            WHERE l.product_id = ANY(%(keys)s::{{key_type}}[])
+            GROUP BY l.product_id
+        ) s ON s.product_id = p.id
         WHERE p.id = ANY(%(keys)s::{{key_type}}[])
     """
 
@@ -184,7 +214,12 @@ class ProductSummaryProjection(Projection):
 class OrderSummaryProjection(Projection):
     name = "order_summary"
     model = OrderSummary
-    keys_sql = "SELECT unnest(%(orders)s::bigint[])"
+    events = (
+        *_ORDER_FIGURES,
+        order_events.OrderShipped,
+        order_events.OrderDelivered,
+    )
+    keys_sql = _touched("order_id")
     all_keys_sql = "SELECT id FROM orders_order ORDER BY id"
     select_sql = """
         SELECT o.id, o.customer_id, cu.display_name, cu.email, o.status,
@@ -208,10 +243,8 @@ class OrderSummaryProjection(Projection):
 class CustomerSummaryProjection(Projection):
     name = "customer_summary"
     model = CustomerSummary
-    keys_sql = """
-        SELECT unnest(%(customers)s::bigint[])
-        UNION SELECT customer_id FROM orders_order WHERE id = ANY(%(orders)s::bigint[])
-    """
+    events = (order_events.CustomerRegistered, *_ORDER_FIGURES)
+    keys_sql = _touched("customer_id")
     all_keys_sql = "SELECT id FROM orders_customer ORDER BY id"
     select_sql = f"""
         SELECT cu.id, cu.display_name, cu.email,
@@ -228,10 +261,11 @@ class CustomerSummaryProjection(Projection):
 class DailySalesProjection(Projection):
     name = "daily_sales"
     model = DailySales
+    events = _ORDER_FIGURES
     key_type = "date"
-    keys_sql = """
+    keys_sql = f"""
         SELECT DISTINCT (placed_at AT TIME ZONE 'UTC')::date
-        FROM orders_order WHERE id = ANY(%(orders)s::bigint[])
+        FROM orders_order WHERE id IN ({_touched("order_id")})
     """
     all_keys_sql = (
         "SELECT DISTINCT (placed_at AT TIME ZONE 'UTC')::date AS day FROM orders_order ORDER BY day"
@@ -258,8 +292,15 @@ class DailySalesProjection(Projection):
 class CategorySummaryProjection(Projection):
     name = "category_summary"
     model = CategorySummary
+    # Placing and cancelling orders move stock, and so the in-stock count.
+    events = (
+        catalog_events.CategoryCreated,
+        *_PRODUCT_CHANGES,
+        order_events.OrderPlaced,
+        order_events.OrderCancelled,
+    )
     keys_sql = f"""
-        SELECT unnest(%(categories)s::bigint[])
+        {_touched("category_id")}
         UNION SELECT category_id FROM catalog_product WHERE id IN ({_TOUCHED_PRODUCTS})
     """
     all_keys_sql = "SELECT id FROM catalog_category ORDER BY id"

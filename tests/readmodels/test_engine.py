@@ -164,7 +164,7 @@ def test_incremental_projection_equals_a_rebuild_and_replaying_changes_nothing(s
     )
 
     for projection in PROJECTIONS.values():
-        assert engine.verify(projection) == []
+        assert [str(drift) for drift in engine.verify(projection)] == [], projection.name
         engine.rebuild(projection)
     assert summaries() == incremental
 
@@ -203,10 +203,10 @@ def test_a_poison_event_is_dead_lettered_after_five_failures_and_replayed_once_f
     projection = PROJECTIONS["product_summary"]
     real_keys_for = type(projection).keys_for
 
-    def buggy_keys_for(self, events):
-        if any(event.id == poison_event.id for event in events):
+    def buggy_keys_for(self, event_ids):
+        if poison_event.id in event_ids:
             raise ValueError("projector bug")
-        return real_keys_for(self, events)
+        return real_keys_for(self, event_ids)
 
     monkeypatch.setattr(type(projection), "keys_for", buggy_keys_for)
     for attempt in range(1, 5):

@@ -2,7 +2,7 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 
 from catalog.events import CategoryCreated
-from readmodels.eventlog import Position, record
+from readmodels.eventlog import ORIGIN, Position, horizon_position, positions_after, record
 from readmodels.models import DomainEvent
 
 
@@ -52,3 +52,20 @@ def test_malformed_tokens_are_rejected(token):
 def test_tokens_round_trip_and_order_by_transaction_first():
     assert Position.parse(str(Position(7, 3))) == Position(7, 3)
     assert Position(7, 100) < Position(8, 1)
+
+
+def test_positions_come_in_numeric_transaction_order(db):
+    """As text, transaction id '10' sorts before '9': the log must compare them as numbers."""
+    with connection.cursor() as cursor:
+        for txid in ("10", "9"):
+            cursor.execute(
+                f"""
+                INSERT INTO {DomainEvent._meta.db_table} (event_type, event_version, aggregate_type,
+                    aggregate_id, payload, metadata, txid)
+                VALUES ('CategoryCreated', 1, 'category', '1', '{{}}', '{{}}', %s::xid8)
+                """,
+                [txid],
+            )
+    positions = positions_after(ORIGIN, limit=10)
+    assert [position.txid for position in positions[:2]] == [9, 10]
+    assert horizon_position().txid >= 10
