@@ -156,6 +156,15 @@ LOGGING = {
 
 # --- Celery: Redis is the broker; no result backend (tasks report through the database). ---
 CELERY_BROKER_URL = os.environ.get("REDIS_URL", default_broker_url)
+
+# The cache lives in the broker's Redis (database 1), so every web process and worker shares it:
+# throttle counters, and the flag that keeps commits from queueing a projection run each.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": devservices.redis_client_url(CELERY_BROKER_URL, db=1),
+    }
+}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -146,9 +146,9 @@ def _schedule_projection_on_commit() -> None:
 
 
 def _wake_projections() -> None:
-    from readmodels.tasks import run_projections
+    from readmodels.tasks import wake_projections
 
-    run_projections.delay()
+    wake_projections()
 
 
 def positions_after(position: Position, *, limit: int) -> list[Position]:

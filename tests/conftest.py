@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from catalog import commands as catalog
 from config import celery_app
 from orders import commands as orders
-from readmodels import eventlog
+from readmodels import eventlog, tasks
 from readmodels.models import DomainEvent
 
 _names = itertools.count(1)
@@ -81,6 +81,7 @@ def _worker_only_where_asked(request, monkeypatch):
 def worker(celery_worker_thread, transactional_db):
     """Tests through the real path commit their transactions, so they need transactional_db.
     Its flush is torn down right after this fixture, so the worker is made idle here first."""
+    tasks._redis().delete(tasks.RUN_QUEUED)
     yield celery_worker_thread
     wait_until(_worker_activity.idle, timeout=30)
 

@@ -101,12 +101,9 @@ def purge_queue() -> None:
     import redis
     from django.conf import settings
 
-    url = settings.CELERY_BROKER_URL
-    if url.startswith("redis+socket://"):
-        client = redis.Redis(unix_socket_path=url.removeprefix("redis+socket://"))
-    else:
-        client = redis.Redis.from_url(url)
-    client.delete("celery")
+    from config.devservices import redis_client_url
+
+    redis.Redis.from_url(redis_client_url(settings.CELERY_BROKER_URL, db=0)).delete("celery")
 
 
 # --- Scenario 4: rebuild ---
