@@ -91,7 +91,7 @@ class Projection:
     `events` are the event types that can change the table's rows; the rest pass it by.
     `keys_sql` maps the rows of `touched (kind, id)` to keys; `all_keys_sql` lists every key, for
     a rebuild; `select_sql` computes the rows for %(keys)s with columns in `columns` order, the
-    first being the primary key.
+    first being the primary key ({target} names the table being written, {key_type} the key's).
     """
 
     name: str
@@ -139,12 +139,13 @@ class Projection:
         """Recompute the rows for `keys` into the live table (or `into`, a scratch copy)."""
         if not keys:
             return 0
+        target = into or self.table
         columns = self.columns
         key, *rest = columns
         compared = [column for column in rest if column not in self.bookkeeping_columns]
         sql = f"""
-            INSERT INTO {into or self.table} AS t ({", ".join(columns)})
-            {self.select_sql.format(key_type=self.key_type)}
+            INSERT INTO {target} AS t ({", ".join(columns)})
+            {self.select_sql.format(key_type=self.key_type, target=target)}
             ON CONFLICT ({key}) DO UPDATE SET
                 {", ".join(f"{column} = EXCLUDED.{column}" for column in rest)}
             WHERE ({", ".join(f"t.{c}" for c in compared)})
@@ -183,19 +184,25 @@ class ProductSummaryProjection(Projection):
     keys_sql = _TOUCHED_PRODUCTS
     all_keys_sql = "SELECT id FROM catalog_product ORDER BY id"
     # One grouped pass over the keys' order lines: the planner can hash-join the orders, where
-    # a per-product subquery would look each line's order up by index.
+    # a per-product subquery would look each line's order up by index. Most refreshes are about
+    # sales and stock, so the search vector is kept when the text it is made of is unchanged.
     select_sql = f"""
         SELECT p.id, p.sku, p.name, p.slug, p.description, c.id, c.name, c.slug,
                p.price, p.currency, p.stock, p.stock > 0, p.active,
                COALESCE(s.units_sold, 0), COALESCE(s.revenue, 0), COALESCE(s.order_count, 0),
                s.last_ordered_at,
-               setweight(to_tsvector('english', p.name), 'A')
-               || setweight(to_tsvector('simple', p.sku), 'A')
-               || setweight(to_tsvector('english', c.name), 'B')
-               || setweight(to_tsvector('english', p.description), 'C'),
+               CASE WHEN (old.name, old.sku, old.category_name, old.description)
+                         = (p.name, p.sku, c.name, p.description)
+                    THEN old.search_vector
+                    ELSE setweight(to_tsvector('english', p.name), 'A')
+                         || setweight(to_tsvector('simple', p.sku), 'A')
+                         || setweight(to_tsvector('english', c.name), 'B')
+                         || setweight(to_tsvector('english', p.description), 'C')
+               END,
                %(position)s
         FROM catalog_product p
         JOIN catalog_category c ON c.id = p.category_id
+        LEFT JOIN {{target}} old ON old.product_id = p.id
         LEFT JOIN (
             SELECT l.product_id,
                    SUM(l.quantity) FILTER (WHERE o.status <> 'cancelled') AS units_sold,

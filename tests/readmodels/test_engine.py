@@ -332,3 +332,19 @@ def test_status_reports_lag_and_the_transaction_holding_the_horizon(staff, make_
     finally:
         release.set()
         holder.join()
+
+
+def test_search_follows_a_rename_and_survives_sales(staff, make_product, customer):
+    from catalog.queries import list_products
+
+    sku = make_product(name="Kenya filter roast", stock=10)
+    engine.run_all()
+    orders.place_order(actor=customer, lines=[{"sku": sku, "quantity": 1}])
+    engine.run_all()  # a refresh for sales alone keeps the vector it has
+    assert [p.sku for p in list_products(q="kenya")] == [sku]
+
+    catalog.update_product_details(actor=staff, sku=sku, name="Sumatra espresso")
+    engine.run_all()
+    assert [p.sku for p in list_products(q="sumatra")] == [sku]
+    assert list(list_products(q="kenya")) == []
+    assert engine.verify(PROJECTIONS["product_summary"]) == []
