@@ -348,3 +348,15 @@ def test_search_follows_a_rename_and_survives_sales(staff, make_product, custome
     assert [p.sku for p in list_products(q="sumatra")] == [sku]
     assert list(list_products(q="kenya")) == []
     assert engine.verify(PROJECTIONS["product_summary"]) == []
+
+
+def test_every_event_type_is_heard_by_some_projection():
+    """A new event type that no projector subscribes to would change nothing on the read side."""
+    from readmodels.eventlog import Event
+
+    def leaves(cls):
+        children = cls.__subclasses__()
+        return [leaf for child in children for leaf in leaves(child)] if children else [cls]
+
+    heard = {event_type for p in PROJECTIONS.values() for event_type in p.event_types}
+    assert {event.event_type() for event in leaves(Event)} - heard == set()
