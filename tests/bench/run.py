@@ -24,7 +24,7 @@ SETTINGS = "tests.bench.settings"
 SCALES = {
     # reads: timed calls per read and side; backlog/naive: events; increment: new orders;
     # write/lag seconds per phase; http: requests per endpoint.
-    "full": dict(reads=200, backlog=100_000, naive=3_000, increment=1000, write_s=10, lag_s=30,
+    "full": dict(reads=200, backlog=100_000, naive=10_000, increment=1000, write_s=10, lag_s=30,
                  http=2000),
     "small": dict(reads=30, backlog=100_000, naive=300, increment=100, write_s=2, lag_s=3,
                   http=100),
