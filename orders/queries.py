@@ -86,22 +86,15 @@ class DaySales:
 
 def daily_sales(*, start: date, end: date) -> list[DaySales]:
     """One entry per day from start to end inclusive; days without orders are zeros."""
-    rows = {row.date: row for row in DailySales.objects.filter(date__range=(start, end))}
-    days = []
-    for offset in range((end - start).days + 1):
-        day = start + timedelta(days=offset)
-        row = rows.get(day)
-        days.append(
-            DaySales(
-                date=day,
-                orders_placed=row.orders_placed if row else 0,
-                orders_cancelled=row.orders_cancelled if row else 0,
-                units_sold=row.units_sold if row else 0,
-                gross_revenue=row.gross_revenue if row else Decimal("0.00"),
-                net_revenue=row.net_revenue if row else Decimal("0.00"),
-            )
-        )
-    return days
+    figures = [field.name for field in dataclasses.fields(DaySales)]
+    rows = {
+        row["date"]: DaySales(**row)
+        for row in DailySales.objects.filter(date__range=(start, end)).values(*figures)
+    }
+    return [
+        rows.get(day) or DaySales(day, 0, 0, 0, Decimal("0.00"), Decimal("0.00"))
+        for day in (start + timedelta(days=offset) for offset in range((end - start).days + 1))
+    ]
 
 
 def top_customers(*, ordering: str = "-lifetime_value") -> QuerySet[CustomerSummary]:
