@@ -92,6 +92,7 @@ def error_responses(*statuses: int) -> dict:
         403: "Not allowed",
         404: "Not found (another customer's order looks the same)",
         409: "Version conflict, illegal status change, or a request with this key still running",
+        415: "The body is not JSON, form data or multipart (or has no Content-Type)",
         422: "Idempotency-Key reused with a different body",
         429: "Throttled",
     }
@@ -115,11 +116,11 @@ class VersionedIn(serializers.Serializer):
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
-    str,
+    {"type": "string", "minLength": 1, "maxLength": 255},
     OpenApiParameter.HEADER,
     description="Retrying with the same key and body replays the first response.",
 )
-COMMAND_ERRORS = error_responses(400, 401, 403, 404, 409, 422, 429)
+COMMAND_ERRORS = error_responses(400, 401, 403, 404, 409, 415, 422, 429)
 
 
 def command_response(
@@ -267,9 +268,15 @@ class ConsistencyParams(serializers.Serializer):
 
 
 CONSISTENCY_PARAMETERS = [
-    OpenApiParameter("after", str, description="A consistency token from a command response."),
     OpenApiParameter(
-        "wait", int, description=f"Milliseconds to wait for `after` (≤ {MAX_WAIT_MS})."
+        "after",
+        {"type": "string", "pattern": r"^[0-9]+-[0-9]+$", "maxLength": 60},
+        description="A consistency token from a command response.",
+    ),
+    OpenApiParameter(
+        "wait",
+        {"type": "integer", "minimum": 0, "maximum": MAX_WAIT_MS, "default": 0},
+        description="Milliseconds to wait for `after`.",
     ),
 ]
 PROCESSING = OpenApiResponse(

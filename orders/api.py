@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.contrib.auth import authenticate
 from django.urls import reverse
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import pagination, serializers
 from rest_framework.authtoken.models import Token
@@ -201,7 +202,11 @@ class SignUp(CommandView):
 class ObtainToken(APIView):
     """Username and password in, an API token out (the same token on every call)."""
 
-    @extend_schema(request=TokenIn, responses={200: TokenOut, **error_responses(400, 429)})
+    # 401 and 403 come before the view runs: an invalid `Authorization: Token` header, or a
+    # session cookie without its CSRF token.
+    @extend_schema(
+        request=TokenIn, responses={200: TokenOut, **error_responses(400, 401, 403, 415, 429)}
+    )
     def post(self, request):
         data = TokenIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -305,9 +310,9 @@ class DailySalesReport(QueryView):
     @extend_schema(
         parameters=[
             OpenApiParameter(
-                "from", str, description="first day, YYYY-MM-DD (default: 29 days before 'to')"
+                "from", OpenApiTypes.DATE, description="first day (default: 29 days before 'to')"
             ),
-            OpenApiParameter("to", str, description="last day, YYYY-MM-DD (default: today)"),
+            OpenApiParameter("to", OpenApiTypes.DATE, description="last day (default: today)"),
             *CONSISTENCY_PARAMETERS,
         ],
         responses=query_responses(DaySalesOut(many=True)),
