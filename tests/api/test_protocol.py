@@ -1,5 +1,8 @@
 """The API's cross-cutting contract: idempotency keys, read-your-writes, ETags, order visibility."""
 
+import base64
+from urllib.parse import quote
+
 import pytest
 
 from readmodels import engine
@@ -36,6 +39,19 @@ def test_the_same_key_with_another_body_is_422(customer_api, customer, make_prod
     )
     assert (other.status_code, other.json()["error"]["code"]) == (422, "idempotency_key_reused")
     assert DomainEvent.objects.count() == events
+
+
+def test_an_idempotency_key_with_control_characters_is_400(customer_api, make_product):
+    # A NUL byte reached Postgres, which refuses it in text: that was a 500.
+    sku = make_product(stock=10)
+    events = DomainEvent.objects.count()
+    response = customer_api.post(
+        "/api/orders/", order_body(sku), format="json", HTTP_IDEMPOTENCY_KEY="k\x00-1"
+    )
+    assert response.status_code == 400, response.content
+    assert "Idempotency-Key" in response.json()["error"]["fields"]
+    assert DomainEvent.objects.count() == events
+    assert not IdempotentRequest.objects.exists()
 
 
 def test_a_request_still_running_answers_409(customer_api, customer, make_product):
@@ -163,3 +179,41 @@ def test_sign_up_token_and_health(api):
     )
     health = api.get("/healthz")
     assert health.status_code == 200 and health.json()["database"] is True
+
+
+def cursor(position: str) -> str:
+    """A cursor as DRF encodes one, with a position nobody handed out."""
+    return quote(base64.b64encode(f"p={position}".encode()).decode())
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/api/products/?ordering=price&cursor={cursor('cheap')}",
+        f"/api/products/?q=roast&cursor={cursor('high')}",
+        f"/api/products/?cursor={cursor('a%00b')}",
+        f"/api/categories/?cursor={cursor('a%00b')}",
+        f"/api/orders/?cursor={cursor('yesterday')}",
+        f"/api/reports/customers/?ordering=-order_count&cursor={cursor('many')}",
+    ],
+)
+def test_a_cursor_with_a_position_that_does_not_fit_the_ordering_is_404(staff_api, path):
+    # DRF puts the position into the WHERE clause as it is: each of these was a 500.
+    response = staff_api.get(path)
+    assert response.status_code == 404, response.content
+    assert response.json()["error"] == {
+        "code": "not_found",
+        "message": "Invalid cursor",
+        "fields": {},
+    }
+
+
+def test_the_cursors_the_api_hands_out_still_work_for_every_ordering(staff_api, make_product):
+    for i in range(3):
+        make_product(f"ROAST-{i}", price=f"{i + 1}.00", name=f"Roast {i}")
+    engine.run_all()
+    for ordering in ("ordering=name", "ordering=-price", "q=roast"):
+        first = staff_api.get(f"/api/products/?{ordering}&page_size=2").json()
+        second = staff_api.get(first["next"])
+        assert second.status_code == 200, second.content
+        assert len(first["results"]) + len(second.json()["results"]) == 3
