@@ -1,25 +1,31 @@
 """Catalog JSON API. POST → catalog.commands, GET → catalog.queries."""
 
+import re
+
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
-from rest_framework import pagination, serializers
+from rest_framework import serializers
 from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 
 from catalog import commands, queries
+from catalog.models import SKU_PATTERN
 from config.api import (
     COMMAND_ERRORS,
     CONSISTENCY_PARAMETERS,
     IDEMPOTENCY_HEADER,
     CommandOut,
     CommandView,
+    CursorPagination,
     QueryView,
     VersionedIn,
     command_response,
+    cursor_parameters,
     page_of,
     paginated_response,
     query_responses,
 )
+from config.errors import NotFound
 
 CATALOG_PROJECTIONS = ("product_summary", "category_summary")
 
@@ -110,7 +116,7 @@ class RestockIn(VersionedIn):
 # --- views ---
 
 
-class ProductCursor(pagination.CursorPagination):
+class ProductCursor(CursorPagination):
     page_size = 24
     max_page_size = 100
     page_size_query_param = "page_size"
@@ -120,9 +126,17 @@ class ProductCursor(pagination.CursorPagination):
         return tuple(queryset.query.order_by)
 
 
-class CategoryCursor(pagination.CursorPagination):
+class CategoryCursor(CursorPagination):
     page_size = 100
     ordering = ("name", "category_id")
+
+
+def known_shape(sku: str) -> str:
+    """A SKU from the URL. One that breaks the SKU rules names no product: a 404 like any
+    unknown SKU, without asking the database (which refuses a NUL byte in text with a 500)."""
+    if not re.fullmatch(SKU_PATTERN, sku):
+        raise NotFound(f"There is no product {sku!r}.", fields={"sku": "Unknown SKU."})
+    return sku
 
 
 def product_location(sku: str) -> str:
@@ -137,7 +151,7 @@ class Categories(QueryView, CommandView):
 
     @extend_schema(
         operation_id="categories_list",
-        parameters=CONSISTENCY_PARAMETERS,
+        parameters=[*cursor_parameters(CategoryCursor), *CONSISTENCY_PARAMETERS],
         responses=query_responses(page_of(CategoryOut)),
     )
     def get(self, request, *args, **kwargs):
@@ -172,7 +186,7 @@ class Products(QueryView, CommandView):
 
     @extend_schema(
         operation_id="products_list",
-        parameters=[ProductFilters, *CONSISTENCY_PARAMETERS],
+        parameters=[ProductFilters, *cursor_parameters(ProductCursor), *CONSISTENCY_PARAMETERS],
         responses=query_responses(page_of(ProductOut)),
     )
     def get(self, request, *args, **kwargs):
@@ -207,7 +221,7 @@ class ProductDetail(QueryView):
         return super().get(request, *args, **kwargs)
 
     def read(self, request, sku):
-        return Response(ProductOut(queries.get_product(sku=sku)).data)
+        return Response(ProductOut(queries.get_product(sku=known_shape(sku))).data)
 
 
 class ProductCommand(CommandView):
@@ -217,7 +231,7 @@ class ProductCommand(CommandView):
     command = None
 
     def run(self, request, data, sku):
-        result = type(self).command(actor=request.user, sku=sku, **data)
+        result = type(self).command(actor=request.user, sku=known_shape(sku), **data)
         return command_response(result, location=product_location(sku), sku=sku)
 
 

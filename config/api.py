@@ -13,6 +13,7 @@ import hashlib
 import json
 from datetime import timedelta
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from drf_spectacular.utils import (
@@ -21,7 +22,7 @@ from drf_spectacular.utils import (
     extend_schema,
     inline_serializer,
 )
-from rest_framework import exceptions, serializers, status
+from rest_framework import exceptions, pagination, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -92,6 +93,7 @@ def error_responses(*statuses: int) -> dict:
         403: "Not allowed",
         404: "Not found (another customer's order looks the same)",
         409: "Version conflict, illegal status change, or a request with this key still running",
+        415: "The body is not JSON, form data or multipart (or has no Content-Type)",
         422: "Idempotency-Key reused with a different body",
         429: "Throttled",
     }
@@ -115,11 +117,11 @@ class VersionedIn(serializers.Serializer):
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
-    str,
+    {"type": "string", "minLength": 1, "maxLength": 255},
     OpenApiParameter.HEADER,
     description="Retrying with the same key and body replays the first response.",
 )
-COMMAND_ERRORS = error_responses(400, 401, 403, 404, 409, 422, 429)
+COMMAND_ERRORS = error_responses(400, 401, 403, 404, 409, 415, 422, 429)
 
 
 def command_response(
@@ -188,8 +190,11 @@ class CommandView(APIView):
         return serializer.validated_data
 
     def _idempotent(self, request, key: str, run) -> Response:
-        if not 1 <= len(key) <= 255:
-            raise exceptions.ValidationError({"Idempotency-Key": ["Use 1 to 255 characters."]})
+        # Control characters (NUL above all, which Postgres refuses in text) would be a 500.
+        if not 1 <= len(key) <= 255 or not key.isprintable():
+            raise exceptions.ValidationError(
+                {"Idempotency-Key": ["Use 1 to 255 printable characters."]}
+            )
         scope = (
             f"user:{request.user.pk}"
             if request.user.is_authenticated
@@ -267,9 +272,15 @@ class ConsistencyParams(serializers.Serializer):
 
 
 CONSISTENCY_PARAMETERS = [
-    OpenApiParameter("after", str, description="A consistency token from a command response."),
     OpenApiParameter(
-        "wait", int, description=f"Milliseconds to wait for `after` (≤ {MAX_WAIT_MS})."
+        "after",
+        {"type": "string", "pattern": r"^[0-9]+-[0-9]+$", "maxLength": 60},
+        description="A consistency token from a command response.",
+    ),
+    OpenApiParameter(
+        "wait",
+        {"type": "integer", "minimum": 0, "maximum": MAX_WAIT_MS, "default": 0},
+        description="Milliseconds to wait for `after`.",
     ),
 ]
 PROCESSING = OpenApiResponse(
@@ -325,6 +336,52 @@ class QueryView(APIView):
         user = request.user.pk if request.user.is_authenticated else "-"
         digest = hashlib.sha256(f"{state}|{user}|{request.get_full_path()}".encode()).hexdigest()
         return f'W/"{digest[:32]}"'
+
+
+class CursorPagination(pagination.CursorPagination):
+    """DRF's cursor pagination, except that a cursor whose position does not fit the column the
+    list is ordered by (edited or cut short by hand) gets the same 404 "Invalid cursor" as one
+    that does not decode. DRF puts the position into the WHERE clause as it is: that was a 500."""
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self._queryset = queryset
+        return super().paginate_queryset(queryset, request, view)
+
+    def decode_cursor(self, request):
+        cursor = super().decode_cursor(request)
+        if cursor is None or cursor.position is None:
+            return cursor
+        column = self._ordering_column()
+        try:
+            column.get_prep_value(column.to_python(cursor.position))
+        except (DjangoValidationError, ValueError, TypeError):
+            raise exceptions.NotFound(self.invalid_cursor_message) from None
+        if "\x00" in cursor.position:  # Postgres refuses NUL in text
+            raise exceptions.NotFound(self.invalid_cursor_message)
+        return cursor
+
+    def _ordering_column(self):
+        name = self.ordering[0].lstrip("-")
+        annotation = self._queryset.query.annotations.get(name)
+        if annotation is not None:
+            return annotation.output_field
+        return self._queryset.model._meta.get_field(name)
+
+
+def cursor_parameters(paginator: type[CursorPagination]) -> list[OpenApiParameter]:
+    """The query parameters of a paginated list: `cursor`, and `page_size` where it may be set."""
+    parameters = [
+        OpenApiParameter("cursor", str, description="From a page's `next` or `previous` link.")
+    ]
+    if paginator.page_size_query_param:
+        parameters.append(
+            OpenApiParameter(
+                paginator.page_size_query_param,
+                {"type": "integer", "minimum": 1, "maximum": paginator.max_page_size},
+                description=f"Items per page (default {paginator.page_size}).",
+            )
+        )
+    return parameters
 
 
 def page_of(item_serializer: type[serializers.Serializer]) -> type[serializers.Serializer]:

@@ -1,12 +1,13 @@
 """Customers, orders and sales reports as JSON. POST → orders.commands, GET → orders.queries."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.contrib.auth import authenticate
 from django.urls import reverse
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import pagination, serializers
+from rest_framework import serializers
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.response import Response
@@ -20,9 +21,11 @@ from config.api import (
     IDEMPOTENCY_HEADER,
     CommandOut,
     CommandView,
+    CursorPagination,
     QueryView,
     VersionedIn,
     command_response,
+    cursor_parameters,
     error_responses,
     page_of,
     paginated_response,
@@ -135,13 +138,18 @@ class OrderFilters(serializers.Serializer):
     customer = serializers.IntegerField(required=False, min_value=1, help_text="staff only")
 
 
+DEFAULT_DAYS = timedelta(days=29)
+
+
 class DateRange(serializers.Serializer):
     # "from" is a Python keyword: the field is declared below under its wire name.
     to = serializers.DateField(required=False)
 
     def validate(self, attrs):
         end = attrs.get("to") or timezone.now().date()
-        start = attrs.get("from") or end - timedelta(days=29)
+        # The default window is the 30 days up to `end`, cut short at 0001-01-01 (a plain
+        # subtraction overflows there, which was a 500).
+        start = attrs.get("from") or max(end, date.min + DEFAULT_DAYS) - DEFAULT_DAYS
         if start > end:
             raise serializers.ValidationError({"from": "Must not be after 'to'."})
         if (end - start).days > 366:
@@ -161,7 +169,7 @@ class CustomerReportFilters(serializers.Serializer):
 # --- views ---
 
 
-class NewestFirst(pagination.CursorPagination):
+class NewestFirst(CursorPagination):
     page_size = 25
     max_page_size = 100
     page_size_query_param = "page_size"
@@ -201,7 +209,11 @@ class SignUp(CommandView):
 class ObtainToken(APIView):
     """Username and password in, an API token out (the same token on every call)."""
 
-    @extend_schema(request=TokenIn, responses={200: TokenOut, **error_responses(400, 429)})
+    # 401 and 403 come before the view runs: an invalid `Authorization: Token` header, or a
+    # session cookie without its CSRF token.
+    @extend_schema(
+        request=TokenIn, responses={200: TokenOut, **error_responses(400, 401, 403, 415, 429)}
+    )
     def post(self, request):
         data = TokenIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -219,7 +231,7 @@ class Orders(QueryView, CommandView):
 
     @extend_schema(
         operation_id="orders_list",
-        parameters=[OrderFilters, *CONSISTENCY_PARAMETERS],
+        parameters=[OrderFilters, *cursor_parameters(NewestFirst), *CONSISTENCY_PARAMETERS],
         responses=query_responses(page_of(OrderOut)),
     )
     def get(self, request, *args, **kwargs):
@@ -305,9 +317,9 @@ class DailySalesReport(QueryView):
     @extend_schema(
         parameters=[
             OpenApiParameter(
-                "from", str, description="first day, YYYY-MM-DD (default: 29 days before 'to')"
+                "from", OpenApiTypes.DATE, description="first day (default: 29 days before 'to')"
             ),
-            OpenApiParameter("to", str, description="last day, YYYY-MM-DD (default: today)"),
+            OpenApiParameter("to", OpenApiTypes.DATE, description="last day (default: today)"),
             *CONSISTENCY_PARAMETERS,
         ],
         responses=query_responses(DaySalesOut(many=True)),
@@ -321,7 +333,7 @@ class DailySalesReport(QueryView):
         return Response(DaySalesOut(queries.daily_sales(**days.validated_data), many=True).data)
 
 
-class CustomerCursor(pagination.CursorPagination):
+class CustomerCursor(CursorPagination):
     page_size = 20
     max_page_size = 100
     page_size_query_param = "page_size"
@@ -335,7 +347,11 @@ class CustomersReport(QueryView):
     projections = ("customer_summary",)
 
     @extend_schema(
-        parameters=[CustomerReportFilters, *CONSISTENCY_PARAMETERS],
+        parameters=[
+            CustomerReportFilters,
+            *cursor_parameters(CustomerCursor),
+            *CONSISTENCY_PARAMETERS,
+        ],
         responses=query_responses(page_of(CustomerReportOut)),
     )
     def get(self, request, *args, **kwargs):

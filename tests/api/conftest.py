@@ -9,6 +9,13 @@ def fresh_throttles():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """These tests make users by the dozen and the fuzz signs up and logs in hundreds of times;
+    the real hasher takes 0.3 s a password and is not what they check."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def api():
     return APIClient()

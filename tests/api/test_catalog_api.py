@@ -183,3 +183,14 @@ def test_categories(api, staff_api):
     )
     engine.run_all()
     assert [c["slug"] for c in api.get("/api/categories/").json()["results"]] == ["tea"]
+
+
+@pytest.mark.parametrize("sku", ["NUL%00BYTE", "lower-case", "X"])
+def test_a_sku_no_product_can_have_is_404_for_reads_and_commands(api, staff_api, make_product, sku):
+    # A NUL byte in the URL reached Postgres, which refuses it in text: that was a 500.
+    make_product("REAL-1")
+    before = snapshot()
+    error_of(api.get(f"/api/products/{sku}/"), 404, "not_found")
+    response = staff_api.post(f"/api/products/{sku}/price", {"price": "5.00"}, format="json")
+    assert error_of(response, 404, "not_found")["fields"] == {"sku": "Unknown SKU."}
+    assert snapshot() == before

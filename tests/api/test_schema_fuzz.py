@@ -1,0 +1,103 @@
+"""Schemathesis fuzzes every operation of the published OpenAPI schema, in process, as staff and
+as a customer: no response may be a 5xx, and every response must have a status the schema
+documents for that operation, with the body it documents.
+
+Per operation and user: schemathesis's coverage phase (boundary values, missing and wrongly
+typed fields, one request per case) and 10 random examples, valid and invalid. About 3,700
+requests in all, 30-50 s.
+
+The schema is loaded eagerly: `schemathesis.pytest.from_fixture` sets `Node._nodeid`, which
+pytest 9.2 no longer has.
+"""
+
+import pytest
+import schemathesis
+from django.core.cache import cache
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from rest_framework.authtoken.models import Token
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+import config.wsgi
+from catalog import commands as catalog
+from orders import commands as orders
+from readmodels import engine
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
+
+# Loading the schema asks the app for /api/schema/, which needs no database.
+schema = schemathesis.openapi.from_wsgi("/api/schema/", config.wsgi.application)
+
+# Path parameters of rows the `seeded` fixture made, for the hook below.
+SEEDED: dict[str, list] = {}
+
+
+@schema.hook
+def flatmap_path_parameters(context, path_parameters):
+    # A random order id or sku almost never exists: half the time, send a seeded one instead,
+    # so reads and commands also run against real rows.
+    seeded = {
+        name: st.sampled_from(SEEDED[name]) for name in path_parameters or {} if name in SEEDED
+    }
+    if not seeded:
+        return st.just(path_parameters)
+    as_generated = {name: st.just(value) for name, value in path_parameters.items()}
+    return st.one_of(st.just(path_parameters), st.fixed_dictionaries({**as_generated, **seeded}))
+
+
+@schema.hook
+def map_query(context, query):
+    # A well-formed token from the future makes a query wait up to `wait` ms: 5 s an example
+    # would be the whole budget. The waiting itself is tested in test_protocol.py.
+    if isinstance(query, dict) and isinstance(query.get("wait"), int) and query["wait"] > 50:
+        return {**query, "wait": 50}
+    return query
+
+
+@pytest.fixture
+def seeded(staff, customer):
+    """A category, a few products and an order, so lookups by id and sku find real rows."""
+    catalog.create_category(actor=staff, name="Fuzz")
+    skus = ["FUZZ-1", "FUZZ-2", "FUZZ-3"]
+    for i, sku in enumerate(skus):
+        catalog.create_product(
+            actor=staff, sku=sku, name=f"Fuzz {i}", category="fuzz", price="4.50", stock=50
+        )
+    order = orders.place_order(actor=customer, lines=[{"sku": skus[0], "quantity": 2}])
+    engine.run_all()
+    SEEDED.update(sku=skus, order_id=[order.id])
+    yield
+    SEEDED.clear()
+
+
+@pytest.fixture
+def auth_header(role, staff, customer):
+    token, _ = Token.objects.get_or_create(user={"staff": staff, "customer": customer}[role])
+    return {"Authorization": f"Token {token.key}"}
+
+
+@pytest.mark.parametrize("role", ["staff", "customer"])
+@schema.parametrize()
+@settings(
+    max_examples=10,
+    deadline=None,
+    suppress_health_check=[
+        # The seeded rows and the token are meant to outlive each example: one set-up per
+        # operation, and the rows change as the examples go (an order gets paid, cancelled…).
+        HealthCheck.function_scoped_fixture,
+        # Invalid (negative) data is drawn by filtering, and some of it is slow to draw: that
+        # says nothing about the API.
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+    ],
+)
+def test_every_operation_answers_as_documented(case, role, auth_header, seeded):
+    # Throttle counters live in the cache: without this the fuzz soon sees nothing but 429.
+    cache.clear()
+    case.call_and_validate(headers=auth_header, checks=CHECKS)
