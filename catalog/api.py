@@ -155,6 +155,7 @@ class Categories(QueryView, CommandView):
         responses=query_responses(page_of(CategoryOut)),
     )
     def get(self, request, *args, **kwargs):
+        """Every category, by name, with its product counts and price range."""
         return super().get(request, *args, **kwargs)
 
     def read(self, request):
@@ -170,6 +171,7 @@ class Categories(QueryView, CommandView):
         responses={201: CommandOut, **COMMAND_ERRORS},
     )
     def post(self, request, *args, **kwargs):
+        """Staff: create a category (its slug is made from the name)."""
         return super().post(request, *args, **kwargs)
 
     def run(self, request, data):
@@ -190,6 +192,8 @@ class Products(QueryView, CommandView):
         responses=query_responses(page_of(ProductOut)),
     )
     def get(self, request, *args, **kwargs):
+        """Active products: full-text `q` (best matches first), category, price and stock
+        filters, and orderings."""
         return super().get(request, *args, **kwargs)
 
     def read(self, request):
@@ -204,6 +208,7 @@ class Products(QueryView, CommandView):
         responses={201: ProductCommandOut, **COMMAND_ERRORS},
     )
     def post(self, request, *args, **kwargs):
+        """Staff: create a product."""
         return super().post(request, *args, **kwargs)
 
     def run(self, request, data):
@@ -218,6 +223,7 @@ class ProductDetail(QueryView):
 
     @extend_schema(parameters=CONSISTENCY_PARAMETERS, responses=query_responses(ProductOut))
     def get(self, request, *args, **kwargs):
+        """One product by SKU."""
         return super().get(request, *args, **kwargs)
 
     def read(self, request, sku):

@@ -231,6 +231,7 @@ def change_price(
 def restock(
     *, actor, sku: str, quantity, reason: str, expected_version: int | None = None
 ) -> CommandResult:
+    """Staff add stock to a product, saying why (a delivery, a return, a count)."""
     require_staff(actor)
     errors: dict = {}
     quantity = clean_int(errors, "quantity", quantity, low=1, high=MAX_RESTOCK)
@@ -263,10 +264,12 @@ def restock(
 
 
 def discontinue_product(*, actor, sku: str, expected_version: int | None = None) -> CommandResult:
+    """Staff take a product off the catalog; its history and summaries stay."""
     return _set_active(actor=actor, sku=sku, active=False, expected_version=expected_version)
 
 
 def reactivate_product(*, actor, sku: str, expected_version: int | None = None) -> CommandResult:
+    """Staff put a discontinued product back on the catalog."""
     return _set_active(actor=actor, sku=sku, active=True, expected_version=expected_version)
 
 

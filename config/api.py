@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 from datetime import timedelta
 
@@ -168,6 +169,7 @@ class CommandView(APIView):
             parameters=[IDEMPOTENCY_HEADER],
             responses={200: response or CommandOut, **COMMAND_ERRORS},
             operation_id=command.__name__,
+            description=inspect.getdoc(command),
         )
         def post(self, request, *args, **kwargs):
             return CommandView.post(self, request, *args, **kwargs)
@@ -303,7 +305,8 @@ def query_responses(ok) -> dict:
 
 
 class QueryView(APIView):
-    """A GET served from summary tables. `projections` names the ones it reads."""
+    # A GET served from summary tables; `projections` names the ones it reads. (A comment, not
+    # a docstring: the schema would show it as every subclass's description.)
 
     projections: tuple[str, ...] = ()
 

@@ -199,6 +199,7 @@ class SignUp(CommandView):
         responses={201: CommandOut, **COMMAND_ERRORS},
     )
     def post(self, request, *args, **kwargs):
+        """Sign up as a customer (no login needed); then ask /api/auth/token/ for a token."""
         return super().post(request, *args, **kwargs)
 
     def run(self, request, data):
@@ -235,6 +236,8 @@ class Orders(QueryView, CommandView):
         responses=query_responses(page_of(OrderOut)),
     )
     def get(self, request, *args, **kwargs):
+        """Orders, newest first: a customer sees their own; staff see all and can filter by
+        status and customer."""
         return super().get(request, *args, **kwargs)
 
     def read(self, request):
@@ -254,6 +257,7 @@ class Orders(QueryView, CommandView):
         responses={201: CommandOut, **COMMAND_ERRORS},
     )
     def post(self, request, *args, **kwargs):
+        """Place an order for the logged-in customer; stock is taken at once."""
         return super().post(request, *args, **kwargs)
 
     def run(self, request, data):
@@ -267,6 +271,7 @@ class OrderDetail(QueryView):
 
     @extend_schema(parameters=CONSISTENCY_PARAMETERS, responses=query_responses(OrderOut))
     def get(self, request, *args, **kwargs):
+        """One order (another customer's order is a 404)."""
         return super().get(request, *args, **kwargs)
 
     def read(self, request, order_id):
@@ -282,6 +287,7 @@ class OrderHistory(QueryView):
         parameters=CONSISTENCY_PARAMETERS, responses=query_responses(HistoryEntryOut(many=True))
     )
     def get(self, request, *args, **kwargs):
+        """One order's events, oldest first."""
         return super().get(request, *args, **kwargs)
 
     def read(self, request, order_id):
@@ -325,6 +331,7 @@ class DailySalesReport(QueryView):
         responses=query_responses(DaySalesOut(many=True)),
     )
     def get(self, request, *args, **kwargs):
+        """Staff: sales per UTC day from `from` to `to` (30 days up to today by default)."""
         return super().get(request, *args, **kwargs)
 
     def read(self, request):
@@ -355,6 +362,7 @@ class CustomersReport(QueryView):
         responses=query_responses(page_of(CustomerReportOut)),
     )
     def get(self, request, *args, **kwargs):
+        """Staff: customers by lifetime value or by order count."""
         return super().get(request, *args, **kwargs)
 
     def read(self, request):
@@ -372,6 +380,7 @@ class BestSellers(QueryView):
         parameters=CONSISTENCY_PARAMETERS, responses=query_responses(ProductOut(many=True))
     )
     def get(self, request, *args, **kwargs):
+        """Staff: products by units sold, then revenue."""
         return super().get(request, *args, **kwargs)
 
     def read(self, request):

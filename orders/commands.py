@@ -355,6 +355,7 @@ def pay_order(
 def ship_order(
     *, actor, order_id, tracking_number: str, expected_version: int | None = None
 ) -> CommandResult:
+    """Staff ship a paid order with its tracking number."""
     require_staff(actor)
     errors: dict = {}
     tracking_number = clean_text(errors, "tracking_number", tracking_number, max_length=64)
@@ -373,6 +374,7 @@ def ship_order(
 
 
 def deliver_order(*, actor, order_id, expected_version: int | None = None) -> CommandResult:
+    """Staff mark a shipped order as delivered."""
     require_staff(actor)
     with transaction.atomic():
         order = _lock_order(order_id)

@@ -46,6 +46,8 @@ class Projections(APIView):
 
     @extend_schema(responses={200: ProjectionsOut, **error_responses(401, 403, 429)})
     def get(self, request):
+        """Staff: each projection's position, events and seconds behind, and dead letters, and
+        any transaction holding the projections back."""
         statuses, holders = engine.projection_status()
         return Response(ProjectionsOut({"projections": statuses, "held_back_by": holders}).data)
 

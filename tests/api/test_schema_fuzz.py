@@ -3,8 +3,8 @@ as a customer: no response may be a 5xx, and every response must have a status t
 documents for that operation, with the body it documents.
 
 Per operation and user: schemathesis's coverage phase (boundary values, missing and wrongly
-typed fields, one request per case) and 10 random examples, valid and invalid. About 3,700
-requests in all, 30-50 s.
+typed fields, one request per case) and 10 generated examples, valid and invalid, the same on
+every run. About 3,700 requests in all, 30-50 s.
 
 The schema is loaded eagerly: `schemathesis.pytest.from_fixture` sets `Node._nodeid`, which
 pytest 9.2 no longer has.
@@ -87,6 +87,9 @@ def auth_header(role, staff, customer):
 @settings(
     max_examples=10,
     deadline=None,
+    # The same examples on every run: CI must not go red on a draw it happened to make. New
+    # examples come from changing the schema (or this seed), not from the clock.
+    derandomize=True,
     suppress_health_check=[
         # The seeded rows and the token are meant to outlive each example: one set-up per
         # operation, and the rows change as the examples go (an order gets paid, cancelled…).
