@@ -57,11 +57,6 @@ def _advance(checkpoint: ProjectionCheckpoint, position: Position) -> None:
     checkpoint.save()
 
 
-def _refresh(projection: Projection, batch: Sequence[Position]) -> None:
-    keys = projection.keys_for([position.event_id for position in batch])
-    projection.refresh(keys, position=str(batch[-1]))
-
-
 def run_projection(projection: Projection, *, batch_size: int | None = None) -> int:
     """Apply every event that is ready, batch by batch. Returns how many were applied; 0 at
     once if another runner holds this projection. Raises ProjectionFailed when an event fails
@@ -107,7 +102,7 @@ def _apply_part(
     # prefix of the batch. A big batch costs about twice its refresh and log2(size) failures.
     try:
         with transaction.atomic():
-            _refresh(projection, part)
+            projection.apply(part)
         _resolve_letters(projection, part)
         return part, None
     except Exception as error:
@@ -146,12 +141,17 @@ def _note_failure(projection: Projection, position: Position, error: Exception) 
     return letter
 
 
-def _resolve_letters(projection: Projection, batch: Sequence[Position]) -> None:
-    DeadLetter.objects.filter(
-        projection=projection.name,
-        status=DeadLetter.Status.RETRYING,
-        event__in=[position.event_id for position in batch],
-    ).update(status=DeadLetter.Status.RESOLVED, resolved_at=timezone.now())
+def _resolve_letters(projection: Projection, handled: Sequence[Position]) -> None:
+    # Letters are rare: find this projection's few first, rather than send every id of a batch.
+    retrying = DeadLetter.objects.filter(
+        projection=projection.name, status=DeadLetter.Status.RETRYING
+    )
+    waiting = set(retrying.values_list("event_id", flat=True))
+    resolved = [position.event_id for position in handled if position.event_id in waiting]
+    if resolved:
+        retrying.filter(event__in=resolved).update(
+            status=DeadLetter.Status.RESOLVED, resolved_at=timezone.now()
+        )
 
 
 def run_all(names: Iterable[str] | None = None) -> dict[str, int]:
@@ -180,7 +180,8 @@ def replay_dead_letters(names: Iterable[str] | None = None) -> tuple[int, int]:
         projection = projections[letter.projection]
         try:
             with transaction.atomic(), pgtrigger.ignore(projection.trigger_uri):
-                _refresh(projection, [Position(letter.event.txid, letter.event_id)])
+                position = Position(letter.event.txid, letter.event_id)
+                projection.apply([position])
         except Exception as error:
             failing += 1
             letter.error = f"{type(error).__name__}: {error}"
