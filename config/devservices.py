@@ -153,8 +153,15 @@ def _manage(*args: str, env: dict[str, str]) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, check=True)
 
 
+def _stop_on_sigterm() -> None:
+    # `kill`, a process manager or a closed terminal sends SIGTERM: stop the children and the
+    # services as cleanly as Ctrl-C does, instead of dying and leaving them running.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+
 def run() -> int:
     """`make run`: services, migrations, demo data, then web + worker + beat until Ctrl-C."""
+    _stop_on_sigterm()
     with services(DEVDATA, for_tests=False) as service_env:
         env = {**os.environ, "DEBUG": os.environ.get("DEBUG", "1"), **service_env}
         _manage("migrate", "--no-input", env=env)
@@ -200,6 +207,7 @@ def _stop_all(processes) -> None:
 
 def throwaway(command: list[str]) -> int:
     """`make test`: run `command` against services that live only as long as it does."""
+    _stop_on_sigterm()
     tmp = Path(tempfile.mkdtemp(prefix="shop-"))  # short path: unix sockets have a length limit
     try:
         with services(tmp, for_tests=True) as service_env:
