@@ -60,9 +60,9 @@ class Event:
     def aggregate_id(self) -> str:
         return str(getattr(self, self.aggregate_id_field))
 
-    def payload(self) -> dict[str, Any]:
+    def payload_json(self) -> str:
         # Decimals become strings and datetimes ISO 8601: exact, and readable in the admin.
-        return json.loads(json.dumps(dataclasses.asdict(self), cls=DjangoJSONEncoder))
+        return json.dumps(dataclasses.asdict(self), cls=DjangoJSONEncoder)
 
 
 # Who caused what: set per request (middleware) or per task, carried into every event's metadata.
@@ -128,7 +128,7 @@ def record(*events: Event, actor) -> Position:
                     event.schema_version,
                     event.aggregate_type,
                     event.aggregate_id,
-                    json.dumps(event.payload()),
+                    event.payload_json(),
                     metadata,
                 ],
             )

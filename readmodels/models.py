@@ -50,12 +50,14 @@ class DomainEvent(models.Model):
     txid = TransactionIdField(db_default=CurrentTransactionId(), editable=False)
 
     class Meta:
+        # Every command writes here, so only the indexes that readers of the log need: the
+        # engine's position and an aggregate's history. (An index for the admin's filter by
+        # type cost about 3% of place_order's throughput; that filter scans instead.)
         indexes = [
             models.Index(fields=["txid", "id"], name="event_position_idx"),
             models.Index(
                 fields=["aggregate_type", "aggregate_id", "id"], name="event_aggregate_idx"
             ),
-            models.Index(fields=["event_type", "occurred_at"], name="event_type_idx"),
         ]
         triggers = [
             pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete),
