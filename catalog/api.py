@@ -17,6 +17,7 @@ from config.api import (
     CommandOut,
     CommandView,
     CursorPagination,
+    QueryOrderedCursor,
     QueryView,
     VersionedIn,
     command_response,
@@ -116,14 +117,8 @@ class RestockIn(VersionedIn):
 # --- views ---
 
 
-class ProductCursor(CursorPagination):
+class ProductCursor(QueryOrderedCursor):
     page_size = 24
-    max_page_size = 100
-    page_size_query_param = "page_size"
-
-    def get_ordering(self, request, queryset, view):
-        # The query decides the order (relevance, price, popularity…); the cursor follows it.
-        return tuple(queryset.query.order_by)
 
 
 class CategoryCursor(CursorPagination):

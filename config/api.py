@@ -371,6 +371,17 @@ class CursorPagination(pagination.CursorPagination):
         return self._queryset.model._meta.get_field(name)
 
 
+class QueryOrderedCursor(CursorPagination):
+    """Pages in whatever order the query chose (relevance, price, popularity…): the cursor
+    follows the queryset's own ordering."""
+
+    max_page_size = 100
+    page_size_query_param = "page_size"
+
+    def get_ordering(self, request, queryset, view):
+        return tuple(queryset.query.order_by)
+
+
 def cursor_parameters(paginator: type[CursorPagination]) -> list[OpenApiParameter]:
     """The query parameters of a paginated list: `cursor`, and `page_size` where it may be set."""
     parameters = [

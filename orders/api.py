@@ -22,6 +22,7 @@ from config.api import (
     CommandOut,
     CommandView,
     CursorPagination,
+    QueryOrderedCursor,
     QueryView,
     VersionedIn,
     command_response,
@@ -340,13 +341,8 @@ class DailySalesReport(QueryView):
         return Response(DaySalesOut(queries.daily_sales(**days.validated_data), many=True).data)
 
 
-class CustomerCursor(CursorPagination):
+class CustomerCursor(QueryOrderedCursor):
     page_size = 20
-    max_page_size = 100
-    page_size_query_param = "page_size"
-
-    def get_ordering(self, request, queryset, view):
-        return tuple(queryset.query.order_by)
 
 
 class CustomersReport(QueryView):
