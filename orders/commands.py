@@ -267,6 +267,7 @@ def _place(
             ],
             total=total,
             currency=order.currency,
+            placed_at=order.placed_at,
         ),
         actor=actor,
     )

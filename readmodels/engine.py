@@ -97,9 +97,10 @@ def _apply(
 def _apply_part(
     projection: Projection, part: list[Position]
 ) -> tuple[list[Position], Exception | None]:
-    # Refreshes recompute, so applying a batch in halves (each in its own savepoint) leaves the
-    # same rows as applying it whole; the left half goes first so the handled events stay a
-    # prefix of the batch. A big batch costs about twice its refresh and log2(size) failures.
+    # Each part runs in its own savepoint, so a failed part leaves no delta behind, and applying
+    # a batch in halves leaves the same rows as applying it whole; the left half goes first so
+    # the handled events stay a prefix of the batch. A big batch costs about twice its apply and
+    # log2(size) failures.
     try:
         with transaction.atomic():
             projection.apply(part)
@@ -169,108 +170,199 @@ def run_all(names: Iterable[str] | None = None) -> dict[str, int]:
 
 
 def replay_dead_letters(names: Iterable[str] | None = None) -> tuple[int, int]:
-    """Try every dead letter again. Refreshes recompute from the normalized tables, so applying
-    an old event late is safe. Returns (resolved, still failing)."""
+    """Apply every dead letter again, once. Returns (resolved, still failing).
+
+    A replay holds the projection's checkpoint lock, so it never interleaves with a run or a
+    rebuild of the same projection; the letter is marked resolved in the transaction that
+    applies its deltas, so replaying twice does nothing the second time."""
     resolved = failing = 0
-    projections = {p.name: p for p in get_projections(names)}
-    letters = DeadLetter.objects.filter(
-        projection__in=projections, status=DeadLetter.Status.DEAD
-    ).select_related("event")
-    for letter in letters:
-        projection = projections[letter.projection]
-        try:
-            with transaction.atomic(), pgtrigger.ignore(projection.trigger_uri):
-                position = Position(letter.event.txid, letter.event_id)
-                projection.apply([position])
-        except Exception as error:
-            failing += 1
-            letter.error = f"{type(error).__name__}: {error}"
-            letter.traceback = "".join(traceback.format_exception(error))
-            letter.save(update_fields=["error", "traceback", "last_failed_at"])
-        else:
-            resolved += 1
-            letter.status = DeadLetter.Status.RESOLVED
-            letter.resolved_at = timezone.now()
-            letter.save(update_fields=["status", "resolved_at", "last_failed_at"])
+    for projection in get_projections(names):
+        with transaction.atomic():
+            _lock_checkpoint(projection, wait=True)
+            letters = DeadLetter.objects.select_for_update().filter(
+                projection=projection.name, status=DeadLetter.Status.DEAD
+            )
+            for letter in letters.select_related("event").order_by("event_id"):
+                try:
+                    with transaction.atomic(), pgtrigger.ignore(projection.trigger_uri):
+                        projection.apply([Position(letter.event.txid, letter.event_id)])
+                except Exception as error:
+                    failing += 1
+                    letter.error = f"{type(error).__name__}: {error}"
+                    letter.traceback = "".join(traceback.format_exception(error))
+                    letter.save(update_fields=["error", "traceback", "last_failed_at"])
+                else:
+                    resolved += 1
+                    letter.status = DeadLetter.Status.RESOLVED
+                    letter.resolved_at = timezone.now()
+                    letter.save(update_fields=["status", "resolved_at", "last_failed_at"])
     return resolved, failing
 
 
 def rebuild(projection: Projection, *, progress: Callable[[int, int], None] | None = None) -> int:
-    """Recompute the whole table from the normalized tables in one transaction.
+    """Rebuild the table as a fold of the event log, in one transaction.
 
-    Readers keep seeing the old rows until the commit (MVCC), never an empty or half-built
-    table. The checkpoint is set to the horizon read *before* the rows: everything up to it is
-    in the rebuild, and anything later is applied again afterwards, which a recomputing refresh
-    makes harmless. `progress(done, total)` is called after each chunk."""
+    The fold sums every event's delta up to the horizon position, and that same position
+    becomes the checkpoint: the events after it are applied as deltas afterwards, and none
+    before it can be, so no event counts twice or never. Descriptive fields are copied from the
+    current rows, which is idempotent. Readers keep seeing the old rows until the commit (MVCC),
+    never an empty or half-built table. `progress(done, total)` is called when it is written."""
     with transaction.atomic():
         checkpoint = _lock_checkpoint(projection, wait=True)
         position = horizon_position()
-        keys = projection.all_keys()
         with pgtrigger.ignore(projection.trigger_uri):
             with connection.cursor() as cursor:
                 cursor.execute(f"DELETE FROM {projection.table}")
-            for start in range(0, len(keys), REBUILD_CHUNK):
-                chunk = keys[start : start + REBUILD_CHUNK]
-                projection.refresh(chunk, position=str(position))
-                if progress:
-                    progress(start + len(chunk), len(keys))
+            rows = projection.fold(position)
+        # Letters still being retried are now covered by the fold; dead ones stay for a replay.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                UPDATE {DeadLetter._meta.db_table} d SET status = %s, resolved_at = now()
+                FROM {DomainEvent._meta.db_table} e
+                WHERE e.id = d.event_id AND d.projection = %s AND d.status = %s
+                  AND (e.txid, e.id) <= (%s::xid8, %s)
+                """,
+                [
+                    DeadLetter.Status.RESOLVED,
+                    projection.name,
+                    DeadLetter.Status.RETRYING,
+                    str(position.txid),
+                    position.event_id,
+                ],
+            )
         _advance(checkpoint, position)
-    return len(keys)
+    if progress:
+        progress(rows, rows)
+    return rows
+
+
+# The three sources --verify compares, and what it means when one of them stands alone.
+SOURCES = ("live", "log", "tables")
+CULPRITS = {
+    "live": "the live rows disagree with the event log and the tables",
+    "log": "the event log and the tables disagree (the log's fold is the odd one)",
+    "tables": "the event log and the tables disagree (the tables' recompute is the odd one)",
+}
 
 
 @dataclasses.dataclass
 class Drift:
+    """A row on which the three sources do not agree. `values` maps each column that differs to
+    its value in each source (None where a source has no such row, listed in `missing`)."""
+
     key: object
-    problem: str  # "missing" (rebuild has it, live does not), "extra", or "differs"
-    differences: dict  # column -> (live, rebuilt)
+    culprit: str | None  # the one source that disagrees with the other two; None: all differ
+    missing: tuple[str, ...]
+    values: dict  # column -> {source: value}
+
+    @property
+    def problem(self) -> str:
+        if self.culprit is None:
+            return "all three sources disagree"
+        return CULPRITS[self.culprit]
 
     def __str__(self) -> str:
-        if self.problem != "differs":
-            return f"{self.key}: {self.problem}"
-        changes = ", ".join(
-            f"{c}: live={a!r} rebuilt={b!r}" for c, (a, b) in self.differences.items()
-        )
-        return f"{self.key}: {changes}"
+        parts = [f"missing from {', '.join(self.missing)}"] if self.missing else []
+        parts += [
+            f"{column}: " + " ".join(f"{source}={value!r}" for source, value in by_source.items())
+            for column, by_source in self.values.items()
+        ]
+        return f"{self.key}: {self.problem}; {'; '.join(parts)}"
 
 
-def verify(projection: Projection) -> list[Drift]:
-    """Rebuild into a scratch table and compare it with the live one, row by row."""
-    key, *columns = projection.columns
-    compared = [c for c in columns if c not in projection.bookkeeping_columns]
-    scratch = f"verify_{projection.name}"
+def verify(projection: Projection, *, attempts: int = 5) -> list[Drift]:
+    """Compare, row by row, the live table, a fold of the event log up to the live checkpoint,
+    and a recompute from the normalized tables, all read in one snapshot.
+
+    The tables can be ahead of the checkpoint when commands commit meanwhile; then the snapshot
+    is not a fair comparison, so the projection catches up and the check starts again."""
+    for _ in range(attempts):
+        run_projection(projection)
+        drift = _compare(projection)
+        if drift is not None:
+            return drift
+    raise RuntimeError(f"{projection.name}: the log kept moving; verify at a quieter moment")
+
+
+def _compare(projection: Projection) -> list[Drift] | None:
+    key = projection.columns[0]
+    compared = projection.compared_columns
+    sources = {"live": projection.table, "log": "verify_log", "tables": "verify_tables"}
     with transaction.atomic(), connection.cursor() as cursor:
-        # Live and scratch must be read from one snapshot.
         cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        checkpoint = ProjectionCheckpoint.objects.get(name=projection.name)
+        position = Position(checkpoint.txid, checkpoint.event_id)
+        # Any event after the checkpoint in this snapshot (even one the horizon still holds
+        # back) may already show in the tables: not a fair comparison yet.
         cursor.execute(
-            f"CREATE TEMP TABLE {scratch} (LIKE {projection.table} INCLUDING INDEXES) ON COMMIT DROP"
+            f"SELECT EXISTS (SELECT 1 FROM {DomainEvent._meta.db_table} "
+            "WHERE (txid, id) > (%s::xid8, %s))",
+            [str(position.txid), position.event_id],
         )
-        projection.refresh(projection.all_keys(), position="verify", into=scratch)
+        if cursor.fetchone()[0]:
+            return None
+        for scratch in ("verify_log", "verify_tables"):
+            cursor.execute(
+                f"CREATE TEMP TABLE {scratch} (LIKE {projection.table} INCLUDING INDEXES) "
+                "ON COMMIT DROP"
+            )
+        projection.fold(position, into="verify_log")
+        projection.recompute(into="verify_tables")
+        rows = ", ".join(f"to_jsonb({alias})" for alias in sources)
+        joined = " ".join(
+            f"LEFT JOIN {table} {alias} ON {alias}.{key} = keys.{key}"
+            for alias, table in sources.items()
+        )
+        differs = " OR ".join(
+            f"({', '.join(f'{a}.{c}' for c in compared)}) "
+            f"IS DISTINCT FROM ({', '.join(f'{b}.{c}' for c in compared)})"
+            for a, b in (("live", "log"), ("log", "tables"))
+        )
         cursor.execute(
             f"""
-            SELECT to_jsonb(live), to_jsonb(rebuilt)
-            FROM {projection.table} live
-            FULL OUTER JOIN {scratch} rebuilt ON live.{key} = rebuilt.{key}
-            WHERE live.{key} IS NULL OR rebuilt.{key} IS NULL
-               OR ({", ".join(f"live.{c}" for c in compared)})
-                  IS DISTINCT FROM ({", ".join(f"rebuilt.{c}" for c in compared)})
-            ORDER BY COALESCE(live.{key}, rebuilt.{key})
+            WITH keys AS (
+                SELECT {key} FROM {projection.table} UNION SELECT {key} FROM verify_log
+                UNION SELECT {key} FROM verify_tables
+            )
+            SELECT {rows} FROM keys {joined}
+            WHERE live.{key} IS NULL OR log.{key} IS NULL OR tables.{key} IS NULL OR {differs}
+            ORDER BY keys.{key}
             """
         )
-        rows = cursor.fetchall()
-    drift = []
-    for live_json, rebuilt_json in rows:
-        # psycopg hands jsonb from a raw cursor back as text.
-        live, rebuilt = (
-            json.loads(r) if isinstance(r, str) else r for r in (live_json, rebuilt_json)
-        )
-        if live is None:
-            drift.append(Drift(rebuilt[key], "missing", {}))
-        elif rebuilt is None:
-            drift.append(Drift(live[key], "extra", {}))
-        else:
-            differences = {c: (live[c], rebuilt[c]) for c in compared if live[c] != rebuilt[c]}
-            drift.append(Drift(live[key], "differs", differences))
-    return drift
+        found = cursor.fetchall()
+    return [_drift(key, compared, row) for row in found]
+
+
+def _drift(key: str, compared: list[str], row) -> Drift:
+    # psycopg hands jsonb from a raw cursor back as text.
+    by_source = {
+        source: json.loads(value) if isinstance(value, str) else value
+        for source, value in zip(SOURCES, row, strict=True)
+    }
+    present = {source: value for source, value in by_source.items() if value is not None}
+    values = {}
+    for column in compared:
+        seen = {source: value[column] for source, value in present.items()}
+        if len(set(map(json.dumps, seen.values()))) > 1 or len(present) < 3:
+            values[column] = {source: seen.get(source) for source in SOURCES}
+    # The odd one out is the source whose row differs from the other two, which agree.
+    signature = {
+        source: json.dumps({c: value[c] for c in compared}, sort_keys=True) if value else None
+        for source, value in by_source.items()
+    }
+    culprit = None
+    for source in SOURCES:
+        others = {signature[other] for other in SOURCES if other != source}
+        if len(others) == 1 and signature[source] not in others:
+            culprit = source
+    any_row = next(iter(present.values()))
+    return Drift(
+        key=any_row[key],
+        culprit=culprit,
+        missing=tuple(source for source in SOURCES if by_source[source] is None),
+        values={c: v for c, v in values.items() if len(set(map(json.dumps, v.values()))) > 1},
+    )
 
 
 @dataclasses.dataclass

@@ -14,6 +14,7 @@ import dataclasses
 import json
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any, ClassVar, NamedTuple
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -43,14 +44,33 @@ class Position(NamedTuple):
 ORIGIN = Position(0, 0)
 
 
+class _PayloadEncoder(DjangoJSONEncoder):
+    # Decimals become strings and datetimes ISO 8601 with every digit: DjangoJSONEncoder keeps
+    # milliseconds only, and a payload must say exactly what the row says.
+    def default(self, o):
+        return o.isoformat() if isinstance(o, datetime) else super().default(o)
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Event:
     """Base of every domain event. A subclass is named in the past tense, declares its payload
-    as dataclass fields, its `aggregate_type`, and which field holds the aggregate's id."""
+    as dataclass fields, its `aggregate_type`, and which field holds the aggregate's id.
+
+    A type that changes shape raises its `schema_version` and declares `upcasters`: for each old
+    version, the fields it lacked, as SQL expressions over the stored event row `{e}`. Every
+    reader of the log sees payloads in the current shape (`current_payload_sql`), so an old
+    database rebuilds, verifies and projects like a new one.
+    """
 
     aggregate_type: ClassVar[str]
     aggregate_id_field: ClassVar[str]
     schema_version: ClassVar[int] = 1
+    upcasters: ClassVar[dict[int, dict[str, str]]] = {}
+    _types: ClassVar[dict[str, type[Event]]] = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        Event._types[cls.event_type()] = cls
 
     @classmethod
     def event_type(cls) -> str:
@@ -61,8 +81,28 @@ class Event:
         return str(getattr(self, self.aggregate_id_field))
 
     def payload_json(self) -> str:
-        # Decimals become strings and datetimes ISO 8601: exact, and readable in the admin.
-        return json.dumps(dataclasses.asdict(self), cls=DjangoJSONEncoder)
+        return json.dumps(dataclasses.asdict(self), cls=_PayloadEncoder)
+
+
+def current_payload_sql(alias: str) -> str:
+    """SQL for the payload of the event row `alias` in its type's current shape."""
+    cases = []
+    for event_type, event in sorted(Event._types.items()):
+        if not event.upcasters:
+            continue
+        payload = f"{alias}.payload"
+        for version, fields in sorted(event.upcasters.items()):
+            added = ", ".join(
+                f"'{name}', {expression.format(e=alias)}" for name, expression in fields.items()
+            )
+            payload = (
+                f"CASE WHEN {alias}.event_version <= {version} "
+                f"THEN {payload} || jsonb_build_object({added}) ELSE {payload} END"
+            )
+        cases.append(f"WHEN '{event_type}' THEN {payload}")
+    if not cases:
+        return f"{alias}.payload"
+    return f"(CASE {alias}.event_type {' '.join(cases)} ELSE {alias}.payload END)"
 
 
 # Who caused what: set per request (middleware) or per task, carried into every event's metadata.
@@ -183,11 +223,18 @@ def horizon_position() -> Position:
 
 
 def aggregate_history(aggregate_type: str, aggregate_id: str | int) -> list[DomainEvent]:
-    """An aggregate's events, oldest first (for timelines and audits)."""
+    """An aggregate's events, oldest first (for timelines and audits), payloads upcast to the
+    current shape."""
+    table = DomainEvent._meta.db_table
     return list(
-        DomainEvent.objects.filter(
-            aggregate_type=aggregate_type, aggregate_id=str(aggregate_id)
-        ).order_by("id")
+        DomainEvent.objects.raw(
+            f"""
+            SELECT e.id, e.event_type, e.event_version, e.aggregate_type, e.aggregate_id,
+                   {current_payload_sql("e")} AS payload, e.metadata, e.occurred_at, e.txid
+            FROM {table} e WHERE e.aggregate_type = %s AND e.aggregate_id = %s ORDER BY e.id
+            """,
+            [aggregate_type, str(aggregate_id)],
+        )
     )
 
 

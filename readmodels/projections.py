@@ -1,27 +1,39 @@
 """One projector per summary table, and the definitions of every figure the read side shows.
 
-A projector does not replay events into rows. It maps a batch of events to the *keys* of the
-summary rows they touch, then recomputes exactly those rows from the normalized tables with one
-`INSERT … SELECT … ON CONFLICT DO UPDATE`. Recomputing from the source of truth makes a refresh
-idempotent and order-insensitive: running it twice, replaying a dead letter late, or overlapping
-a rebuild can never count anything twice. A rebuild is the same refresh over every key.
+A projector applies a batch of events to its table with one set-based statement, and its cost
+follows the batch, never the history behind it:
+- **additive figures** (units, revenue, counts, lifetime value, a day's sums) move by deltas
+  computed from the batch's own events. An order event is joined to its order's `OrderPlaced`
+  event (through the aggregate index) for the lines and total, which never change once placed.
+  A delta has its effect exactly once because it commits with the checkpoint advance;
+- **"last ordered at"** is monotone (the latest order placed, whatever became of it), kept with
+  GREATEST, so it never needs a look back;
+- **descriptive fields** (names, prices, stock, status) are copied from the current normalized
+  rows of the keys the batch touches: overwriting is idempotent.
+
+The same statement, fed every event up to a position instead of a batch, is the **fold** a
+rebuild uses: additive figures are the sum of every event's delta up to exactly the position the
+rebuild stores as its checkpoint, so the deltas that follow can never count an event twice.
+`recompute_sql` is the third, independent source for `--verify`: the figures recomputed from the
+normalized tables.
 
 Each projector subscribes to the event types that can change its rows (shipping an order
-changes no total, so only the order's own summary hears of it). The keys are derived from the
-payloads in SQL, so a batch of events never has to be loaded into Python.
+changes no total, so only the order's own summary hears of it).
 
 Definitions (written once, here; the README repeats them):
 - an order *counts as revenue* while it is paid, shipped or delivered; a cancellation takes it
   back out. Units sold count every order that is not cancelled.
-- ProductSummary: units_sold, order_count (orders containing it) and last_ordered_at over
-  non-cancelled orders; revenue = Σ quantity × unit price over revenue orders.
+- ProductSummary: units_sold, order_count (orders containing it) over non-cancelled orders;
+  revenue = Σ quantity × unit price over revenue orders; last_ordered_at = the latest order
+  placed containing it, whatever became of it.
 - CustomerSummary: order_count = non-cancelled orders; lifetime_value = Σ totals of revenue
   orders; last_order_at = the latest order placed, whatever became of it.
 - DailySales, per UTC day an order was placed: orders_placed (all), orders_cancelled, units_sold
   (non-cancelled), gross_revenue = Σ totals of non-cancelled orders, net_revenue = Σ totals of
   revenue orders (cancelled and still unpaid orders excluded).
 - CategorySummary: product_count (all), active_product_count, in_stock_product_count (active
-  with stock > 0), min/max price over active products.
+  with stock > 0), min/max price over active products. These describe the catalog as it is now,
+  not history: a refresh costs the category's products, and no order adds to that.
 """
 
 from __future__ import annotations
@@ -34,17 +46,19 @@ from django.db.models import Model
 
 from catalog import events as catalog_events
 from orders import events as order_events
-from readmodels.eventlog import Event, Position
+from readmodels.eventlog import Event, Position, current_payload_sql
 from readmodels.models import (
     CategorySummary,
     CustomerSummary,
     DailySales,
+    DeadLetter,
     DomainEvent,
     OrderSummary,
     ProductSummary,
 )
 
 REVENUE_STATUSES = "('paid', 'shipped', 'delivered')"
+EVENTS = DomainEvent._meta.db_table
 
 
 _NAMED_PARAM = re.compile(r"%\((\w+)\)s")
@@ -58,12 +72,25 @@ def _execute(cursor, sql: str, params: dict) -> None:
     )
 
 
-# The ids a batch of events names, as rows of `touched (kind, id)`. Derived in SQL, so a batch's
-# payloads never travel to Python; only the event types a projection subscribes to count.
-_TOUCHED = f"""
+# Which events a statement applies: a live batch by id, or, for a fold, every event up to a
+# position except this projection's dead letters (a replay applies those, once).
+_BATCH_EVENTS = "e.id = ANY(%(event_ids)s::bigint[])"
+_FOLD_EVENTS = f"""
+    (e.txid, e.id) <= (%(txid)s::xid8, %(event_id)s)
+    AND NOT EXISTS (
+        SELECT 1 FROM {DeadLetter._meta.db_table} d
+        WHERE d.event_id = e.id AND d.projection = %(projection)s
+          AND d.status = '{DeadLetter.Status.DEAD}'
+    )
+"""
+
+# The events, in their current shape, and the ids they name as rows of `touched (kind, id)`.
+# Derived in SQL, so a batch's payloads never travel to Python.
+_BATCH = """
     batch AS (
-        SELECT payload FROM {DomainEvent._meta.db_table}
-        WHERE id = ANY(%(event_ids)s::bigint[]) AND event_type = ANY(%(event_types)s::text[])
+        SELECT e.id, e.event_type, e.aggregate_id, {payload} AS payload
+        FROM {events} e
+        WHERE ({selection}) AND e.event_type = ANY(%(event_types)s::text[])
     ),
     touched (kind, id) AS (
         SELECT CASE field WHEN 'previous_category_id' THEN 'category_id' ELSE field END,
@@ -76,7 +103,7 @@ _TOUCHED = f"""
         FROM batch, jsonb_array_elements(
             COALESCE(batch.payload -> 'lines', '[]') || COALESCE(batch.payload -> 'restocked', '[]')
         ) AS line
-    )
+    ),
 """
 
 
@@ -85,22 +112,57 @@ def _touched(kind: str) -> str:
     return f"SELECT id FROM touched WHERE kind = '{kind}'"
 
 
+# What each order event does to the figures, with its order as placed: `counted` is +1 while an
+# order counts (placed) and -1 when it stops (cancelled); `earned` is +1 when it becomes revenue
+# (paid) and -1 when revenue is taken back (cancelled from a revenue status).
+_ORDER_EFFECTS = f"""
+    placed_orders AS (
+        SELECT b.event_type, b.payload ->> 'previous_status' AS previous_status,
+               {current_payload_sql("pe")} AS placed
+        FROM batch b
+        JOIN {EVENTS} pe
+          ON pe.aggregate_type = 'order' AND pe.aggregate_id = b.aggregate_id
+         AND pe.event_type = '{order_events.OrderPlaced.event_type()}'
+        WHERE b.event_type IN ('OrderPlaced', 'OrderPaid', 'OrderCancelled')
+    ),
+    effects AS (
+        SELECT placed,
+               CASE event_type WHEN 'OrderPlaced' THEN 1 WHEN 'OrderCancelled' THEN -1
+                               ELSE 0 END AS counted,
+               CASE WHEN event_type = 'OrderPaid' THEN 1
+                    WHEN event_type = 'OrderCancelled' AND previous_status IN {REVENUE_STATUSES}
+                    THEN -1 ELSE 0 END AS earned,
+               (event_type = 'OrderPlaced')::int AS placed_count,
+               (event_type = 'OrderCancelled')::int AS cancelled_count,
+               (placed ->> 'placed_at')::timestamptz AS placed_at,
+               (placed ->> 'total')::numeric AS total
+        FROM placed_orders
+    ),
+"""
+
+
 class Projection:
-    """A summary table and the SQL that recomputes its rows for a list of keys.
+    """A summary table and the SQL that applies events to it.
 
     `events` are the event types that can change the table's rows; the rest pass it by.
-    `keys_sql` maps the rows of `touched (kind, id)` to keys; `all_keys_sql` lists every key, for
-    a rebuild; `select_sql` computes the rows for the array {keys} with columns in `columns`
-    order, the first being the primary key ({target} names the table being written).
+    `ctes` adds common table expressions after `batch` and `touched`; `keys_sql` lists the keys
+    a batch touches and `all_keys_sql` every key (for a fold); `rows_sql` selects the rows for
+    the keys in `keys`, columns in the model's order, the first being the primary key
+    ({target} names the table written). Columns in `additive` hold deltas in `rows_sql` and are
+    added ("sum") or kept at their maximum ("max"); every other column is overwritten.
+    `recompute_sql` computes every row from the normalized tables alone (for `--verify`); it is
+    needed only where there are additive columns.
     """
 
     name: str
     model: type[Model]
     events: tuple[type[Event], ...]
-    key_type: str = "bigint"
+    ctes: str = ""
     keys_sql: str
     all_keys_sql: str
-    select_sql: str
+    rows_sql: str
+    recompute_sql: str | None = None
+    additive: dict[str, str] = {}
     # Columns that record when a row was refreshed rather than what it says.
     bookkeeping_columns: tuple[str, ...] = ()
 
@@ -113,6 +175,10 @@ class Projection:
         return [field.column for field in self.model._meta.concrete_fields]
 
     @property
+    def compared_columns(self) -> list[str]:
+        return [c for c in self.columns[1:] if c not in self.bookkeeping_columns]
+
+    @property
     def trigger_uri(self) -> str:
         return f"{self.model._meta.label}:projector_only"
 
@@ -121,49 +187,69 @@ class Projection:
         return [event.event_type() for event in self.events]
 
     def apply(self, events: Sequence[Position]) -> int:
-        """Recompute the rows that these events (in log order) can have changed."""
-        return self.refresh(self.keys_for(events), position=str(events[-1]))
+        """Apply these events (in log order) to the live table: deltas for the additive figures,
+        the current normalized rows for the rest. Returns the rows changed."""
+        return self._upsert(
+            _BATCH_EVENTS,
+            self.keys_sql,
+            into=self.table,
+            event_ids=[event.event_id for event in events],
+            position=str(events[-1]),
+        )
 
-    def keys_for(self, events: Sequence[Position]) -> list:
-        # The events go down by id (a range of positions plans badly: its row comparison is
-        # estimated at most of the log), and the keys come back and go down again as a literal
-        # array, so the planner knows how many there are (with `ARRAY(SELECT …)` it guessed, and
-        # daily sales took five times as long).
+    def fold(self, upto: Position, *, into: str | None = None) -> int:
+        """Write every row as the events up to `upto` make it, into the live table (which the
+        caller has emptied) or `into`, a scratch copy."""
+        return self._upsert(
+            _FOLD_EVENTS,
+            self.all_keys_sql,
+            into=into or self.table,
+            txid=str(upto.txid),
+            event_id=upto.event_id,
+            projection=self.name,
+            position=str(upto),
+        )
+
+    def recompute(self, *, into: str) -> None:
+        """Every row computed from the normalized tables alone, into the scratch table `into`."""
         with connection.cursor() as cursor:
-            _execute(
-                cursor,
-                f"WITH {_TOUCHED} {self.keys_sql}",
-                {
-                    "event_ids": [event.event_id for event in events],
-                    "event_types": self.event_types,
-                },
+            cursor.execute(
+                f"INSERT INTO {into} ({', '.join(self.columns)}) "
+                + (self.recompute_sql or self.rows_sql).format(
+                    target=into, keys=f"(SELECT id FROM ({self.all_keys_sql}) all_keys (id))"
+                ).replace("%(position)s", "'recompute'")
             )
-            return [row[0] for row in cursor.fetchall()]
+
+    def _upsert(self, selection: str, keys_sql: str, *, into: str, **params) -> int:
+        key, *rest = self.columns
+        new = {
+            column: {
+                "sum": f"t.{column} + EXCLUDED.{column}",
+                "max": f"GREATEST(t.{column}, EXCLUDED.{column})",
+            }.get(self.additive.get(column), f"EXCLUDED.{column}")
+            for column in rest
+        }
+        compared = self.compared_columns
+        batch = _BATCH.format(
+            payload=current_payload_sql("e"), events=EVENTS, selection=selection
+        )
+        sql = f"""
+            WITH {batch} {self.ctes} keys (id) AS ({keys_sql})
+            INSERT INTO {into} AS t ({", ".join(self.columns)})
+            {self.rows_sql.format(target=into, keys="(SELECT id FROM keys)")}
+            ON CONFLICT ({key}) DO UPDATE SET
+                {", ".join(f"{column} = {new[column]}" for column in rest)}
+            WHERE ({", ".join(f"t.{c}" for c in compared)})
+                IS DISTINCT FROM ({", ".join(new[c] for c in compared)})
+        """
+        with connection.cursor() as cursor:
+            _execute(cursor, sql, {**params, "event_types": self.event_types})
+            return cursor.rowcount
 
     def all_keys(self) -> list:
         with connection.cursor() as cursor:
-            cursor.execute(self.all_keys_sql)
+            cursor.execute(f"SELECT * FROM ({self.all_keys_sql}) all_keys")
             return [row[0] for row in cursor.fetchall()]
-
-    def refresh(self, keys: Sequence, *, position: str, into: str | None = None) -> int:
-        """Recompute the rows for `keys` into the live table (or `into`, a scratch copy)."""
-        if not keys:
-            return 0
-        target = into or self.table
-        columns = self.columns
-        key, *rest = columns
-        compared = [column for column in rest if column not in self.bookkeeping_columns]
-        sql = f"""
-            INSERT INTO {target} AS t ({", ".join(columns)})
-            {self.select_sql.format(keys=f"%(keys)s::{self.key_type}[]", target=target)}
-            ON CONFLICT ({key}) DO UPDATE SET
-                {", ".join(f"{column} = EXCLUDED.{column}" for column in rest)}
-            WHERE ({", ".join(f"t.{c}" for c in compared)})
-                IS DISTINCT FROM ({", ".join(f"EXCLUDED.{c}" for c in compared)})
-        """
-        with connection.cursor() as cursor:
-            _execute(cursor, sql, {"keys": list(keys), "position": position})
-            return cursor.rowcount
 
 
 # Order events that change what an order counts for: placing it, paying for it (revenue) and
@@ -178,11 +264,21 @@ _PRODUCT_CHANGES = (
     catalog_events.ProductReactivated,
 )
 
-# The products a batch touches: named directly, or on the lines of a touched order (a payment
-# changes a product's revenue without naming it).
-_TOUCHED_PRODUCTS = f"""
-    {_touched("product_id")}
-    UNION SELECT product_id FROM orders_orderline WHERE order_id IN ({_touched("order_id")})
+# Most refreshes are about sales and stock, so the search vector is kept when the text it is
+# made of is unchanged (re-parsing descriptions was a quarter of a refresh).
+_PRODUCT_DESCRIPTION = """
+    p.id, p.sku, p.name, p.slug, p.description, c.id, c.name, c.slug,
+    p.price, p.currency, p.stock, p.stock > 0, p.active
+"""
+_SEARCH_VECTOR = """
+    CASE WHEN (old.name, old.sku, old.category_name, old.description)
+              = (p.name, p.sku, c.name, p.description)
+         THEN old.search_vector
+         ELSE setweight(to_tsvector('english', p.name), 'A')
+              || setweight(to_tsvector('simple', p.sku), 'A')
+              || setweight(to_tsvector('english', c.name), 'B')
+              || setweight(to_tsvector('english', p.description), 'C')
+    END
 """
 
 
@@ -191,25 +287,37 @@ class ProductSummaryProjection(Projection):
     model = ProductSummary
     events = (*_PRODUCT_CHANGES, *_ORDER_FIGURES)
     bookkeeping_columns = ("position",)
-    keys_sql = _TOUCHED_PRODUCTS
-    all_keys_sql = "SELECT id FROM catalog_product ORDER BY id"
-    # One grouped pass over the keys' order lines: the planner can hash-join the orders, where
-    # a per-product subquery would look each line's order up by index. Most refreshes are about
-    # sales and stock, so the search vector is kept when the text it is made of is unchanged.
-    select_sql = f"""
-        SELECT p.id, p.sku, p.name, p.slug, p.description, c.id, c.name, c.slug,
-               p.price, p.currency, p.stock, p.stock > 0, p.active,
+    additive = {"units_sold": "sum", "revenue": "sum", "order_count": "sum",
+                "last_ordered_at": "max"}  # fmt: skip
+    ctes = f"""
+        {_ORDER_EFFECTS}
+        deltas AS (
+            SELECT (line ->> 'product_id')::bigint AS product_id,
+                   SUM(counted * (line ->> 'quantity')::bigint) AS units_sold,
+                   SUM(earned * (line ->> 'quantity')::bigint * (line ->> 'unit_price')::numeric)
+                       AS revenue,
+                   SUM(counted) AS order_count,
+                   MAX(placed_at) FILTER (WHERE placed_count = 1) AS last_ordered_at
+            FROM effects, jsonb_array_elements(placed -> 'lines') AS line
+            GROUP BY 1
+        ),
+    """
+    keys_sql = f"{_touched('product_id')} UNION SELECT product_id FROM deltas"
+    all_keys_sql = "SELECT id FROM catalog_product"
+    rows_sql = f"""
+        SELECT {_PRODUCT_DESCRIPTION},
+               COALESCE(d.units_sold, 0), COALESCE(d.revenue, 0), COALESCE(d.order_count, 0),
+               d.last_ordered_at, {_SEARCH_VECTOR}, %(position)s
+        FROM catalog_product p
+        JOIN catalog_category c ON c.id = p.category_id
+        LEFT JOIN {{target}} old ON old.product_id = p.id
+        LEFT JOIN deltas d ON d.product_id = p.id
+        WHERE p.id IN {{keys}}
+    """
+    recompute_sql = f"""
+        SELECT {_PRODUCT_DESCRIPTION},
                COALESCE(s.units_sold, 0), COALESCE(s.revenue, 0), COALESCE(s.order_count, 0),
-               s.last_ordered_at,
-               CASE WHEN (old.name, old.sku, old.category_name, old.description)
-                         = (p.name, p.sku, c.name, p.description)
-                    THEN old.search_vector
-                    ELSE setweight(to_tsvector('english', p.name), 'A')
-                         || setweight(to_tsvector('simple', p.sku), 'A')
-                         || setweight(to_tsvector('english', c.name), 'B')
-                         || setweight(to_tsvector('english', p.description), 'C')
-               END,
-               %(position)s
+               s.last_ordered_at, {_SEARCH_VECTOR}, %(position)s
         FROM catalog_product p
         JOIN catalog_category c ON c.id = p.category_id
         LEFT JOIN {{target}} old ON old.product_id = p.id
@@ -219,12 +327,10 @@ class ProductSummaryProjection(Projection):
                    SUM(l.quantity * l.unit_price)
                        FILTER (WHERE o.status IN {REVENUE_STATUSES}) AS revenue,
                    COUNT(*) FILTER (WHERE o.status <> 'cancelled') AS order_count,
-                   MAX(o.placed_at) FILTER (WHERE o.status <> 'cancelled') AS last_ordered_at
+                   MAX(o.placed_at) AS last_ordered_at
             FROM orders_orderline l JOIN orders_order o ON o.id = l.order_id
-            WHERE l.product_id = ANY({{keys}})
             GROUP BY l.product_id
         ) s ON s.product_id = p.id
-        WHERE p.id = ANY({{keys}})
     """
 
 
@@ -237,8 +343,9 @@ class OrderSummaryProjection(Projection):
         order_events.OrderDelivered,
     )
     keys_sql = _touched("order_id")
-    all_keys_sql = "SELECT id FROM orders_order ORDER BY id"
-    select_sql = """
+    all_keys_sql = "SELECT id FROM orders_order"
+    # An order's lines are few: its row is copied whole from the normalized tables.
+    rows_sql = """
         SELECT o.id, o.customer_id, cu.display_name, cu.email, o.status,
                COUNT(l.id), SUM(l.quantity), o.total, o.currency,
                ARRAY_AGG(l.product_name ORDER BY l.id),
@@ -252,7 +359,7 @@ class OrderSummaryProjection(Projection):
         FROM orders_order o
         JOIN orders_customer cu ON cu.id = o.customer_id
         JOIN orders_orderline l ON l.order_id = o.id
-        WHERE o.id = ANY({keys})
+        WHERE o.id IN {keys}
         GROUP BY o.id, cu.id
     """
 
@@ -261,16 +368,34 @@ class CustomerSummaryProjection(Projection):
     name = "customer_summary"
     model = CustomerSummary
     events = (order_events.CustomerRegistered, *_ORDER_FIGURES)
-    keys_sql = _touched("customer_id")
-    all_keys_sql = "SELECT id FROM orders_customer ORDER BY id"
-    select_sql = f"""
+    additive = {"order_count": "sum", "lifetime_value": "sum", "last_order_at": "max"}
+    ctes = f"""
+        {_ORDER_EFFECTS}
+        deltas AS (
+            SELECT (placed ->> 'customer_id')::bigint AS customer_id,
+                   SUM(counted) AS order_count,
+                   SUM(earned * total) AS lifetime_value,
+                   MAX(placed_at) FILTER (WHERE placed_count = 1) AS last_order_at
+            FROM effects
+            GROUP BY 1
+        ),
+    """
+    keys_sql = f"{_touched('customer_id')} UNION SELECT customer_id FROM deltas"
+    all_keys_sql = "SELECT id FROM orders_customer"
+    rows_sql = """
+        SELECT cu.id, cu.display_name, cu.email, COALESCE(d.order_count, 0),
+               COALESCE(d.lifetime_value, 0), d.last_order_at
+        FROM orders_customer cu
+        LEFT JOIN deltas d ON d.customer_id = cu.id
+        WHERE cu.id IN {keys}
+    """
+    recompute_sql = f"""
         SELECT cu.id, cu.display_name, cu.email,
                COUNT(o.id) FILTER (WHERE o.status <> 'cancelled'),
                COALESCE(SUM(o.total) FILTER (WHERE o.status IN {REVENUE_STATUSES}), 0),
                MAX(o.placed_at)
         FROM orders_customer cu
         LEFT JOIN orders_order o ON o.customer_id = cu.id
-        WHERE cu.id = ANY({{keys}})
         GROUP BY cu.id
     """
 
@@ -279,30 +404,46 @@ class DailySalesProjection(Projection):
     name = "daily_sales"
     model = DailySales
     events = _ORDER_FIGURES
-    key_type = "date"
-    keys_sql = f"""
-        SELECT DISTINCT (placed_at AT TIME ZONE 'UTC')::date
-        FROM orders_order WHERE id IN ({_touched("order_id")})
+    additive = {
+        "orders_placed": "sum",
+        "orders_cancelled": "sum",
+        "units_sold": "sum",
+        "gross_revenue": "sum",
+        "net_revenue": "sum",
+    }
+    ctes = f"""
+        {_ORDER_EFFECTS}
+        deltas AS (
+            SELECT (placed_at AT TIME ZONE 'UTC')::date AS day,
+                   SUM(placed_count) AS orders_placed,
+                   SUM(cancelled_count) AS orders_cancelled,
+                   SUM(counted * units.units) AS units_sold,
+                   SUM(counted * total) AS gross_revenue,
+                   SUM(earned * total) AS net_revenue
+            FROM effects CROSS JOIN LATERAL (
+                SELECT SUM((line ->> 'quantity')::bigint) AS units
+                FROM jsonb_array_elements(placed -> 'lines') AS line
+            ) units
+            GROUP BY 1
+        ),
     """
-    all_keys_sql = (
-        "SELECT DISTINCT (placed_at AT TIME ZONE 'UTC')::date AS day FROM orders_order ORDER BY day"
-    )
-    # A day's bounds as timestamps, so the placed_at index serves the range.
-    select_sql = f"""
-        SELECT day.day,
+    # A day has a row once an order is placed on it: its keys are the days the deltas name.
+    keys_sql = all_keys_sql = "SELECT day FROM deltas"
+    rows_sql = """
+        SELECT day, orders_placed, orders_cancelled, units_sold, gross_revenue, net_revenue
+        FROM deltas WHERE day IN {keys}
+    """
+    recompute_sql = f"""
+        SELECT (o.placed_at AT TIME ZONE 'UTC')::date,
                COUNT(*),
                COUNT(*) FILTER (WHERE o.status = 'cancelled'),
                COALESCE(SUM(units.units) FILTER (WHERE o.status <> 'cancelled'), 0),
                COALESCE(SUM(o.total) FILTER (WHERE o.status <> 'cancelled'), 0),
                COALESCE(SUM(o.total) FILTER (WHERE o.status IN {REVENUE_STATUSES}), 0)
-        FROM unnest({{keys}}) AS day(day)
-        JOIN orders_order o
-          ON o.placed_at >= day.day::timestamp AT TIME ZONE 'UTC'
-         AND o.placed_at < (day.day + 1)::timestamp AT TIME ZONE 'UTC'
-        CROSS JOIN LATERAL (
-            SELECT SUM(quantity) AS units FROM orders_orderline WHERE order_id = o.id
-        ) units
-        GROUP BY day.day
+        FROM orders_order o
+        JOIN (SELECT order_id, SUM(quantity) AS units FROM orders_orderline GROUP BY order_id)
+             units ON units.order_id = o.id
+        GROUP BY 1
     """
 
 
@@ -318,10 +459,10 @@ class CategorySummaryProjection(Projection):
     )
     keys_sql = f"""
         {_touched("category_id")}
-        UNION SELECT category_id FROM catalog_product WHERE id IN ({_TOUCHED_PRODUCTS})
+        UNION SELECT category_id FROM catalog_product WHERE id IN ({_touched("product_id")})
     """
-    all_keys_sql = "SELECT id FROM catalog_category ORDER BY id"
-    select_sql = """
+    all_keys_sql = "SELECT id FROM catalog_category"
+    rows_sql = """
         SELECT c.id, c.name, c.slug,
                COUNT(p.id),
                COUNT(p.id) FILTER (WHERE p.active),
@@ -330,7 +471,7 @@ class CategorySummaryProjection(Projection):
                MAX(p.price) FILTER (WHERE p.active)
         FROM catalog_category c
         LEFT JOIN catalog_product p ON p.category_id = c.id
-        WHERE c.id = ANY({keys})
+        WHERE c.id IN {keys}
         GROUP BY c.id
     """
 

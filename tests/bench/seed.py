@@ -358,7 +358,10 @@ def seed(plan: Plan) -> dict:
         version = 1
         event(
             o.placed_at,
-            order_events.OrderPlaced(**ids, version=1, lines=lines, total=total, currency=currency),
+            order_events.OrderPlaced(
+                **ids, version=1, lines=lines, total=total, currency=currency,
+                placed_at=o.placed_at,
+            ),
             owner,
         )
         reference = tracking = ""
