@@ -215,9 +215,9 @@ class Projection:
         with connection.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {into} ({', '.join(self.columns)}) "
-                + (self.recompute_sql or self.rows_sql).format(
-                    target=into, keys=f"(SELECT id FROM ({self.all_keys_sql}) all_keys (id))"
-                ).replace("%(position)s", "'recompute'")
+                + (self.recompute_sql or self.rows_sql)
+                .format(target=into, keys=f"(SELECT id FROM ({self.all_keys_sql}) all_keys (id))")
+                .replace("%(position)s", "'recompute'")
             )
 
     def _upsert(self, selection: str, keys_sql: str, *, into: str, **params) -> int:
@@ -230,9 +230,7 @@ class Projection:
             for column in rest
         }
         compared = self.compared_columns
-        batch = _BATCH.format(
-            payload=current_payload_sql("e"), events=EVENTS, selection=selection
-        )
+        batch = _BATCH.format(payload=current_payload_sql("e"), events=EVENTS, selection=selection)
         sql = f"""
             WITH {batch} {self.ctes} keys (id) AS ({keys_sql})
             INSERT INTO {into} AS t ({", ".join(self.columns)})

@@ -359,7 +359,11 @@ def seed(plan: Plan) -> dict:
         event(
             o.placed_at,
             order_events.OrderPlaced(
-                **ids, version=1, lines=lines, total=total, currency=currency,
+                **ids,
+                version=1,
+                lines=lines,
+                total=total,
+                currency=currency,
                 placed_at=o.placed_at,
             ),
             owner,

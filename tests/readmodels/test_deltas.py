@@ -101,9 +101,11 @@ def test_a_replay_waits_for_the_run_in_progress_instead_of_interleaving(
     monkeypatch.setattr(
         type(projection),
         "apply",
-        lambda self, events: (_ for _ in ()).throw(ValueError("bug"))
-        if any(e.event_id == poison.token.event_id for e in events)
-        else real_apply(self, events),
+        lambda self, events: (
+            (_ for _ in ()).throw(ValueError("bug"))
+            if any(e.event_id == poison.token.event_id for e in events)
+            else real_apply(self, events)
+        ),
     )
     engine.run_projection(projection)
     monkeypatch.undo()
