@@ -199,13 +199,16 @@ def test_a_rebuild_racing_live_runs_neither_loses_nor_doubles(
 
 def _as_version_1(event_type: str):
     """Rewrite the stored events of a type as the version-1 code wrote them (an old database)."""
-    with transaction.atomic(), pgtrigger.ignore("readmodels.DomainEvent:append_only"):
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "UPDATE readmodels_domainevent SET event_version = 1, payload = payload - 'placed_at'"
-                " WHERE event_type = %s",
-                [event_type],
-            )
+    with (
+        transaction.atomic(),
+        pgtrigger.ignore("readmodels.DomainEvent:append_only"),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(
+            "UPDATE readmodels_domainevent SET event_version = 1, payload = payload - 'placed_at'"
+            " WHERE event_type = %s",
+            [event_type],
+        )
 
 
 def test_version_1_events_are_upcast_and_an_old_database_rebuilds_verifies_and_projects(
