@@ -189,6 +189,9 @@ SHOP_CURRENCY = os.environ.get("SHOP_CURRENCY", "EUR")
 # keys (fewer rows recomputed per event); a failing batch is halved until the event is cornered.
 PROJECTION_BATCH_SIZE = int(os.environ.get("PROJECTION_BATCH_SIZE", "5000"))
 PROJECTION_MAX_ATTEMPTS = 5
+# Memory for a rebuild's fold of the whole event log (per sort or hash; rebuilds run one at a
+# time): enough to group 1,000,000 orders in memory instead of on disk.
+FOLD_WORK_MEM = os.environ.get("FOLD_WORK_MEM", "256MB")
 PROJECTION_RETRY_BACKOFF_MAX = 300
 # Seconds behind after which a projection counts as lagging (staff dashboard, health endpoint).
 PROJECTION_LAG_WARNING_SECONDS = float(os.environ.get("PROJECTION_LAG_WARNING_SECONDS", "30"))

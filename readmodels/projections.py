@@ -41,6 +41,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Model
 
@@ -117,13 +118,15 @@ def _touched(kind: str) -> str:
 # (paid) and -1 when revenue is taken back (cancelled from a revenue status).
 _ORDER_EFFECTS = f"""
     placed_orders AS (
-        SELECT b.event_type, b.payload ->> 'previous_status' AS previous_status,
-               {current_payload_sql("pe")} AS placed
+        SELECT b.event_type, NULL AS previous_status, b.payload AS placed
+        FROM batch b WHERE b.event_type = 'OrderPlaced'
+        UNION ALL
+        SELECT b.event_type, b.payload ->> 'previous_status', {current_payload_sql("pe")}
         FROM batch b
         JOIN {EVENTS} pe
           ON pe.aggregate_type = 'order' AND pe.aggregate_id = b.aggregate_id
-         AND pe.event_type = '{order_events.OrderPlaced.event_type()}'
-        WHERE b.event_type IN ('OrderPlaced', 'OrderPaid', 'OrderCancelled')
+         AND pe.event_type = 'OrderPlaced'
+        WHERE b.event_type IN ('OrderPaid', 'OrderCancelled')
     ),
     effects AS (
         SELECT placed,
@@ -199,7 +202,10 @@ class Projection:
 
     def fold(self, upto: Position, *, into: str | None = None) -> int:
         """Write every row as the events up to `upto` make it, into the live table (which the
-        caller has emptied) or `into`, a scratch copy."""
+        caller has emptied) or `into`, a scratch copy. Call it inside a transaction."""
+        with connection.cursor() as cursor:
+            # A fold groups the whole log: let it hash in memory rather than sort on disk.
+            cursor.execute("SELECT set_config('work_mem', %s, true)", [settings.FOLD_WORK_MEM])
         return self._upsert(
             _FOLD_EVENTS,
             self.all_keys_sql,
