@@ -28,7 +28,7 @@ from config.api import (
 )
 from config.errors import NotFound
 
-CATALOG_PROJECTIONS = ("product_summary", "category_summary")
+CATALOG_PROJECTIONS = ("product_summary", "product_search", "category_summary")
 
 
 # --- output ---

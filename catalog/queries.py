@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db.models import F, QuerySet
+from django.db.models.expressions import RawSQL
 
 from config.errors import NotFound
 from readmodels.models import CategorySummary, ProductSummary
@@ -18,6 +20,9 @@ PRODUCT_ORDERINGS = {
     "-units_sold": ("-units_sold", "product_id"),
     "-last_ordered_at": ("-last_ordered_at", "product_id"),  # lists products ordered at least once
 }
+# A word that the English configuration turns into at most one lexeme, and that lexeme.
+ONE_WORD = re.compile(r"[A-Za-z0-9]+")
+LEXEME_OF_ONE_WORD = "trim(both '''' from websearch_to_tsquery('english', %s)::text)"
 
 
 def list_products(
@@ -42,6 +47,14 @@ def list_products(
         products = products.filter(price__lte=max_price)
     if in_stock is not None:
         products = products.filter(in_stock=in_stock)
+    if q and not ordering and ONE_WORD.fullmatch(q.strip()):
+        # One word: its matches come ranked off the search terms' btree (the same ranks as
+        # below), instead of ranking every product that contains it.
+        return (
+            products.filter(search_terms__lexeme=RawSQL(LEXEME_OF_ONE_WORD, [q]))
+            .annotate(rank=F("search_terms__rank"))
+            .order_by("-rank", "product_id")
+        )
     if q:
         query = SearchQuery(q, search_type="websearch", config="english")
         products = products.filter(search_vector=query)

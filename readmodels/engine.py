@@ -286,7 +286,7 @@ def verify(projection: Projection, *, attempts: int = 5) -> list[Drift]:
 
 
 def _compare(projection: Projection) -> list[Drift] | None:
-    key = projection.columns[0]
+    keys = projection.keys
     compared = projection.compared_columns
     sources = {"live": projection.table, "log": "verify_log", "tables": "verify_tables"}
     with transaction.atomic(), connection.cursor() as cursor:
@@ -309,9 +309,10 @@ def _compare(projection: Projection) -> list[Drift] | None:
             )
         projection.fold(position, into="verify_log")
         projection.recompute(into="verify_tables")
+        key_list = ", ".join(keys)
         rows = ", ".join(f"to_jsonb({alias})" for alias in sources)
         joined = " ".join(
-            f"LEFT JOIN {table} {alias} ON {alias}.{key} = keys.{key}"
+            f"LEFT JOIN {table} {alias} ON " + " AND ".join(f"{alias}.{k} = keys.{k}" for k in keys)
             for alias, table in sources.items()
         )
         differs = " OR ".join(
@@ -319,22 +320,23 @@ def _compare(projection: Projection) -> list[Drift] | None:
             f"IS DISTINCT FROM ({', '.join(f'{b}.{c}' for c in compared)})"
             for a, b in (("live", "log"), ("log", "tables"))
         )
+        missing = " OR ".join(f"{alias}.{keys[0]} IS NULL" for alias in sources)
         cursor.execute(
             f"""
             WITH keys AS (
-                SELECT {key} FROM {projection.table} UNION SELECT {key} FROM verify_log
-                UNION SELECT {key} FROM verify_tables
+                SELECT {key_list} FROM {projection.table} UNION SELECT {key_list} FROM verify_log
+                UNION SELECT {key_list} FROM verify_tables
             )
             SELECT {rows} FROM keys {joined}
-            WHERE live.{key} IS NULL OR log.{key} IS NULL OR tables.{key} IS NULL OR {differs}
-            ORDER BY keys.{key}
+            WHERE {missing} OR {differs}
+            ORDER BY {", ".join(f"keys.{k}" for k in keys)}
             """
         )
         found = cursor.fetchall()
-    return [_drift(key, compared, row) for row in found]
+    return [_drift(keys, compared, row) for row in found]
 
 
-def _drift(key: str, compared: list[str], row) -> Drift:
+def _drift(keys: tuple[str, ...], compared: list[str], row) -> Drift:
     # psycopg hands jsonb from a raw cursor back as text.
     by_source = {
         source: json.loads(value) if isinstance(value, str) else value
@@ -357,8 +359,9 @@ def _drift(key: str, compared: list[str], row) -> Drift:
         if len(others) == 1 and signature[source] not in others:
             culprit = source
     any_row = next(iter(present.values()))
+    key = tuple(any_row[k] for k in keys)
     return Drift(
-        key=any_row[key],
+        key=key[0] if len(key) == 1 else key,
         culprit=culprit,
         missing=tuple(source for source in SOURCES if by_source[source] is None),
         values={c: v for c, v in values.items() if len(set(map(json.dumps, v.values()))) > 1},

@@ -164,6 +164,32 @@ class ProductSummary(models.Model):
         return f"{self.sku} {self.name}"
 
 
+class ProductSearchTerm(models.Model):
+    """One row per word (lexeme) of a product's searchable text, with the product's rank for a
+    search of that one word: the best matches of a word come off a btree in rank order,
+    instead of ranking every product that contains it."""
+
+    pk = models.CompositePrimaryKey("lexeme", "product")
+    lexeme = models.TextField()
+    product = models.ForeignKey(
+        ProductSummary,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,  # projectors write each table on its own schedule
+        related_name="search_terms",
+    )
+    rank = models.FloatField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["lexeme", "-rank", "product"], name="search_term_rank_idx"),
+            models.Index(fields=["product"], name="search_term_product_idx"),
+        ]
+        triggers = [projector_only()]
+
+    def __str__(self):
+        return f"{self.lexeme}: product {self.product_id} ({self.rank:.4f})"
+
+
 class OrderSummary(models.Model):
     order_id = models.BigIntegerField(primary_key=True)
     customer_id = models.BigIntegerField()

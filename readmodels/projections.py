@@ -55,6 +55,7 @@ from readmodels.models import (
     DeadLetter,
     DomainEvent,
     OrderSummary,
+    ProductSearchTerm,
     ProductSummary,
 )
 
@@ -166,6 +167,10 @@ class Projection:
     rows_sql: str
     recompute_sql: str | None = None
     additive: dict[str, str] = {}
+    # A table whose rows are identified by several columns keeps them here; `replaced_by`
+    # names the column whose touched keys have all their rows replaced (rows can disappear).
+    key_columns: tuple[str, ...] = ()
+    replaced_by: str | None = None
     # Columns that record when a row was refreshed rather than what it says.
     bookkeeping_columns: tuple[str, ...] = ()
 
@@ -178,8 +183,12 @@ class Projection:
         return [field.column for field in self.model._meta.concrete_fields]
 
     @property
+    def keys(self) -> tuple[str, ...]:
+        return self.key_columns or (self.columns[0],)
+
+    @property
     def compared_columns(self) -> list[str]:
-        return [c for c in self.columns[1:] if c not in self.bookkeeping_columns]
+        return [c for c in self.columns if c not in (*self.keys, *self.bookkeeping_columns)]
 
     @property
     def trigger_uri(self) -> str:
@@ -227,7 +236,7 @@ class Projection:
             )
 
     def _upsert(self, selection: str, keys_sql: str, *, into: str, **params) -> int:
-        key, *rest = self.columns
+        rest = [column for column in self.columns if column not in self.keys]
         new = {
             column: {
                 "sum": f"t.{column} + EXCLUDED.{column}",
@@ -237,17 +246,25 @@ class Projection:
         }
         compared = self.compared_columns
         batch = _BATCH.format(payload=current_payload_sql("e"), events=EVENTS, selection=selection)
+        common = f"WITH {batch} {self.ctes} keys (id) AS ({keys_sql})"
         sql = f"""
-            WITH {batch} {self.ctes} keys (id) AS ({keys_sql})
+            {common}
             INSERT INTO {into} AS t ({", ".join(self.columns)})
             {self.rows_sql.format(target=into, keys="(SELECT id FROM keys)")}
-            ON CONFLICT ({key}) DO UPDATE SET
+            ON CONFLICT ({", ".join(self.keys)}) DO UPDATE SET
                 {", ".join(f"{column} = {new[column]}" for column in rest)}
             WHERE ({", ".join(f"t.{c}" for c in compared)})
                 IS DISTINCT FROM ({", ".join(new[c] for c in compared)})
         """
+        params = {**params, "event_types": self.event_types}
         with connection.cursor() as cursor:
-            _execute(cursor, sql, {**params, "event_types": self.event_types})
+            if self.replaced_by:
+                _execute(
+                    cursor,
+                    f"{common} DELETE FROM {into} WHERE {self.replaced_by} IN (SELECT id FROM keys)",
+                    params,
+                )
+            _execute(cursor, sql, params)
             return cursor.rowcount
 
     def all_keys(self) -> list:
@@ -274,14 +291,16 @@ _PRODUCT_DESCRIPTION = """
     p.id, p.sku, p.name, p.slug, p.description, c.id, c.name, c.slug,
     p.price, p.currency, p.stock, p.stock > 0, p.active
 """
-_SEARCH_VECTOR = """
+_PRODUCT_TEXT = """
+    setweight(to_tsvector('english', p.name), 'A')
+    || setweight(to_tsvector('simple', p.sku), 'A')
+    || setweight(to_tsvector('english', c.name), 'B')
+    || setweight(to_tsvector('english', p.description), 'C')
+"""
+_SEARCH_VECTOR = f"""
     CASE WHEN (old.name, old.sku, old.category_name, old.description)
               = (p.name, p.sku, c.name, p.description)
-         THEN old.search_vector
-         ELSE setweight(to_tsvector('english', p.name), 'A')
-              || setweight(to_tsvector('simple', p.sku), 'A')
-              || setweight(to_tsvector('english', c.name), 'B')
-              || setweight(to_tsvector('english', p.description), 'C')
+         THEN old.search_vector ELSE {_PRODUCT_TEXT}
     END
 """
 
@@ -335,6 +354,29 @@ class ProductSummaryProjection(Projection):
             FROM orders_orderline l JOIN orders_order o ON o.id = l.order_id
             GROUP BY l.product_id
         ) s ON s.product_id = p.id
+    """
+
+
+class ProductSearchProjection(Projection):
+    """Each word of a product's text with the product's rank for a search of that word: the
+    rank `ts_rank` gives the product's whole search vector for that one lexeme, so a one-word
+    search ordered by these ranks is the same list as ranking every match. Only a change of the
+    text changes the terms, so sales never reach this table."""
+
+    name = "product_search"
+    model = ProductSearchTerm
+    events = (catalog_events.ProductCreated, catalog_events.ProductDetailsChanged)
+    key_columns = ("lexeme", "product_id")
+    replaced_by = "product_id"
+    keys_sql = _touched("product_id")
+    all_keys_sql = "SELECT id FROM catalog_product"
+    rows_sql = f"""
+        SELECT term.lexeme, p.id, ts_rank(text.vector, quote_literal(term.lexeme)::tsquery)
+        FROM catalog_product p
+        JOIN catalog_category c ON c.id = p.category_id
+        CROSS JOIN LATERAL (SELECT {_PRODUCT_TEXT} AS vector) text
+        CROSS JOIN LATERAL unnest(text.vector) term
+        WHERE p.id IN {{keys}}
     """
 
 
@@ -484,6 +526,7 @@ PROJECTIONS: dict[str, Projection] = {
     projection.name: projection
     for projection in (
         ProductSummaryProjection(),
+        ProductSearchProjection(),
         OrderSummaryProjection(),
         CustomerSummaryProjection(),
         DailySalesProjection(),

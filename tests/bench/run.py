@@ -210,8 +210,8 @@ def naive_drift(projection) -> int:
     (engine.verify would also count the rows its slice of events never reached.)"""
     from django.db import connection, transaction
 
-    key, *columns = projection.columns
-    compared = [c for c in columns if c not in projection.bookkeeping_columns]
+    (key,) = projection.keys
+    compared = projection.compared_columns
     scratch = f"bench_naive_{projection.name}"
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
@@ -255,11 +255,13 @@ def scenario_projection(results, backlog, naive_count, check_naive):
     naive_rate = len(events) / naive_seconds
     if check_naive:  # the naive rows must equal the real projector's (missing rows aside)
         for projection in engine.get_projections():
+            if projection.trigger_uri not in baseline.NAIVE_TRIGGERS:
+                continue  # a table the naive projector does not keep
             wrong = naive_drift(projection)
             if wrong:
                 results.problem(f"naive projector drift in {projection.name}: {wrong}")
     ratio = rate / naive_rate
-    results.add("2 projection", "backlog through all 5 projections, one worker", rate,
+    results.add("2 projection", "backlog through all projections, one worker", rate,
                 "events/s", naive_rate, ratio=round(ratio, 1),
                 target="≥ 5,000 events/s and ≥ 10× naive", met=rate >= 5000 and ratio >= 10,
                 details={"events": backlog, "seconds": seconds, "naive_events": len(events),

@@ -274,3 +274,23 @@ def test_verify_names_the_source_that_disagrees(staff, make_product, make_custom
 
     with pytest.raises(CommandError, match="2 rows drifted"):
         call_command("rebuild_projections", "product_summary", verify=True)
+
+
+def test_a_one_word_search_ranks_like_ranking_every_match(staff, make_product):
+    from django.contrib.postgres.search import SearchQuery, SearchRank
+    from django.db.models import F
+
+    from catalog.queries import list_products
+
+    for name in ["Kenya filter roast", "Filter papers", "Kenya Kenya AA", "Espresso roast"]:
+        make_product(name=name)
+    engine.run_all()
+    for word in ["kenya", "roast", "filter", "Roasts", "espresso", "the", "nothing"]:
+        query = SearchQuery(word, search_type="websearch", config="english")
+        ranked = (
+            ProductSummary.objects.filter(active=True, search_vector=query)
+            .annotate(rank=SearchRank(F("search_vector"), query))
+            .order_by("-rank", "product_id")
+        )
+        assert [p.sku for p in list_products(q=word)] == [p.sku for p in ranked], word
+    assert len(list_products(q="kenya")) == 2
