@@ -374,7 +374,8 @@ class ProductSearchProjection(Projection):
         SELECT term.lexeme, p.id, ts_rank(text.vector, quote_literal(term.lexeme)::tsquery)
         FROM catalog_product p
         JOIN catalog_category c ON c.id = p.category_id
-        CROSS JOIN LATERAL (SELECT {_PRODUCT_TEXT} AS vector) text
+        -- OFFSET 0 keeps the vector computed once per product, not once per term.
+        CROSS JOIN LATERAL (SELECT {_PRODUCT_TEXT} AS vector OFFSET 0) text
         CROSS JOIN LATERAL unnest(text.vector) term
         WHERE p.id IN {{keys}}
     """
