@@ -188,11 +188,21 @@ SHOP_CURRENCY = os.environ.get("SHOP_CURRENCY", "EUR")
 # A worker catching up on a backlog takes events in batches this big: bigger batches share more
 # keys (fewer rows recomputed per event); a failing batch is halved until the event is cornered.
 PROJECTION_BATCH_SIZE = int(os.environ.get("PROJECTION_BATCH_SIZE", "5000"))
-PROJECTION_MAX_ATTEMPTS = 5
+# An event that keeps failing is dead-lettered (and the projection moves past it) after this
+# many attempts spanning at least this many seconds.
+PROJECTION_MAX_ATTEMPTS = int(os.environ.get("PROJECTION_MAX_ATTEMPTS", "5"))
+PROJECTION_DEAD_LETTER_AFTER_SECONDS = float(
+    os.environ.get("PROJECTION_DEAD_LETTER_AFTER_SECONDS", "60")
+)
 # Memory for a rebuild's fold of the whole event log (per sort or hash; rebuilds run one at a
 # time): enough to group 1,000,000 orders in memory instead of on disk.
 FOLD_WORK_MEM = os.environ.get("FOLD_WORK_MEM", "256MB")
 PROJECTION_RETRY_BACKOFF_MAX = 300
+# A run drains while events keep coming, pausing this long between passes so that the commits
+# of one window share a pass (each pass has a fixed cost); the lag is about one window. After
+# PROJECTION_DRAIN_SECONDS it hands over to the next wake-up.
+PROJECTION_COALESCE_SECONDS = float(os.environ.get("PROJECTION_COALESCE_SECONDS", "0.1"))
+PROJECTION_DRAIN_SECONDS = float(os.environ.get("PROJECTION_DRAIN_SECONDS", "5"))
 # Seconds behind after which a projection counts as lagging (staff dashboard, health endpoint).
 PROJECTION_LAG_WARNING_SECONDS = float(os.environ.get("PROJECTION_LAG_WARNING_SECONDS", "30"))
 

@@ -43,12 +43,31 @@ def _ensure_checkpoints(projections: Iterable[Projection]) -> None:
 
 
 def _lock_checkpoint(projection: Projection, *, wait: bool) -> ProjectionCheckpoint | None:
-    _ensure_checkpoints([projection])
-    return (
-        ProjectionCheckpoint.objects.select_for_update(skip_locked=not wait)
-        .filter(name=projection.name)
-        .first()
-    )
+    return _lock_checkpoints([projection], wait=wait).get(projection.name)
+
+
+def _lock_checkpoints(
+    projections: Sequence[Projection], *, wait: bool = False
+) -> dict[str, ProjectionCheckpoint]:
+    """The checkpoints of these projections, locked; without `wait`, those another runner
+    holds are left out. One statement, once the rows exist."""
+    names = [p.name for p in projections]
+
+    def lock():
+        rows = ProjectionCheckpoint.objects.select_for_update(skip_locked=not wait)
+        return {cp.name: cp for cp in rows.filter(name__in=names).order_by("name")}
+
+    locked = lock()
+    if len(locked) < len(names):
+        existing = ProjectionCheckpoint.objects.filter(name__in=names).values_list("name")
+        if len(existing) < len(names):  # the first run of a new projection
+            _ensure_checkpoints(projections)
+            locked = lock()
+    return locked
+
+
+def _position(checkpoint: ProjectionCheckpoint) -> Position:
+    return Position(checkpoint.txid, checkpoint.event_id)
 
 
 def _advance(checkpoint: ProjectionCheckpoint, position: Position) -> None:
@@ -57,32 +76,62 @@ def _advance(checkpoint: ProjectionCheckpoint, position: Position) -> None:
     checkpoint.save()
 
 
+def _save_checkpoints(checkpoints: Iterable[ProjectionCheckpoint]) -> None:
+    ProjectionCheckpoint.objects.bulk_update(
+        checkpoints, ["txid", "event_id", "updated_at", "last_run_at"]
+    )
+
+
 def run_projection(projection: Projection, *, batch_size: int | None = None) -> int:
-    """Apply every event that is ready, batch by batch. Returns how many were applied; 0 at
-    once if another runner holds this projection. Raises ProjectionFailed when an event fails
-    (after committing everything before it), so the caller can retry with backoff."""
+    """Apply every event that is ready to one projection; see run_all."""
+    return run_all([projection.name], batch_size=batch_size)[projection.name]
+
+
+def run_all(names: Iterable[str] | None = None, *, batch_size: int | None = None) -> dict[str, int]:
+    """Apply every event that is ready, batch by batch, to every projection (all by default).
+    Returns how many events each applied: 0 for one that another runner holds.
+
+    A batch is one transaction for all the projections it moves: one statement locks their
+    checkpoints (skipping those another runner holds), one reads the events, each projection
+    applies its share in a savepoint, and one statement advances the checkpoints. A projection
+    that fails does not hold up the others; the first failure is raised at the end, after
+    everything else has committed, so the caller can retry it with backoff."""
     batch_size = batch_size or settings.PROJECTION_BATCH_SIZE
-    applied = 0
-    while True:
+    projections = get_projections(names)
+    applied = {p.name: 0 for p in projections}
+    failures: list[ProjectionFailed] = []
+    active = projections
+    while active:
         with transaction.atomic():
-            checkpoint = _lock_checkpoint(projection, wait=False)
-            if checkpoint is None:
-                return applied
+            checkpoints = _lock_checkpoints(active)
+            if not checkpoints:
+                break
             batch = positions_after(
-                Position(checkpoint.txid, checkpoint.event_id), limit=batch_size
+                min(_position(cp) for cp in checkpoints.values()), limit=batch_size
             )
-            if not batch:
-                checkpoint.last_run_at = timezone.now()
-                checkpoint.save(update_fields=["last_run_at"])
-                return applied
-            handled, failure = _apply(projection, batch)
-            if handled:
-                _advance(checkpoint, handled[-1])
-        applied += len(handled)
-        if failure is not None:
-            raise ProjectionFailed(f"{projection.name}: {failure}") from failure
+            now = timezone.now()
+            for projection in active:
+                checkpoint = checkpoints.get(projection.name)
+                if checkpoint is None:
+                    continue
+                position = _position(checkpoint)
+                handled, failure = _apply(projection, [e for e in batch if e > position])
+                checkpoint.last_run_at = now
+                if handled:
+                    checkpoint.txid, checkpoint.event_id = handled[-1]
+                    checkpoint.updated_at = now
+                    applied[projection.name] += len(handled)
+                if failure is not None:
+                    failures.append(ProjectionFailed(f"{projection.name}: {failure}"))
+                    failures[-1].__cause__ = failure
+            _save_checkpoints(checkpoints.values())
         if len(batch) < batch_size:
-            return applied
+            break
+        failed = {str(failure).partition(":")[0] for failure in failures}
+        active = [p for p in active if p.name in checkpoints and p.name not in failed]
+    if failures:
+        raise failures[0]
+    return applied
 
 
 def _apply(
@@ -90,6 +139,8 @@ def _apply(
 ) -> tuple[list[Position], Exception | None]:
     """Refresh for the whole batch; if that fails, halve it until the failing event is cornered.
     Returns the events handled (applied, or dead-lettered) and the error that stopped it."""
+    if not batch:
+        return [], None
     with pgtrigger.ignore(projection.trigger_uri):
         return _apply_part(projection, batch)
 
@@ -126,9 +177,14 @@ def _note_failure(projection: Projection, position: Position, error: Exception) 
     letter.attempts += 1
     letter.error = f"{type(error).__name__}: {error}"
     letter.traceback = "".join(traceback.format_exception(error))
+    # Runs come from every wake-up, the sweep and the retries, so attempts can pile up within
+    # seconds: a brief outage must not dead-letter a good event. Only attempts that span
+    # PROJECTION_DEAD_LETTER_AFTER_SECONDS count towards giving up.
+    failing_for = (timezone.now() - (letter.first_failed_at or timezone.now())).total_seconds()
     letter.status = (
         DeadLetter.Status.DEAD
         if letter.attempts >= settings.PROJECTION_MAX_ATTEMPTS
+        and failing_for >= settings.PROJECTION_DEAD_LETTER_AFTER_SECONDS
         else DeadLetter.Status.RETRYING
     )
     letter.save()
@@ -153,20 +209,6 @@ def _resolve_letters(projection: Projection, handled: Sequence[Position]) -> Non
         retrying.filter(event__in=resolved).update(
             status=DeadLetter.Status.RESOLVED, resolved_at=timezone.now()
         )
-
-
-def run_all(names: Iterable[str] | None = None) -> dict[str, int]:
-    """Run every projection (one failing does not hold up the others); re-raise the first
-    failure at the end."""
-    applied, failures = {}, []
-    for projection in get_projections(names):
-        try:
-            applied[projection.name] = run_projection(projection)
-        except ProjectionFailed as failure:
-            failures.append(failure)
-    if failures:
-        raise failures[0]
-    return applied
 
 
 def replay_dead_letters(names: Iterable[str] | None = None) -> tuple[int, int]:

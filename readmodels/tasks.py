@@ -1,52 +1,107 @@
 """Celery tasks. Commands wake run_projections after commit; beat runs it every few seconds as
-a safety net (events committed while Redis was down are still projected)."""
+a safety net (events committed while Redis was down are still projected).
+
+Runs are coalesced. A commit queues a run only when none is queued or draining (a Redis flag,
+SET NX). The run drains: it applies what is ready, waits PROJECTION_COALESCE_SECONDS so that
+the commits arriving meanwhile share its next pass, and goes on until a pass finds nothing.
+Only then does it clear the flag, and it looks once more: a commit made before the flag was
+cleared is seen by that last look, and one made after it queues the next run. So a busy shop
+pays one pass per window instead of one run per order, and the lag stays about one window.
+
+Redis is a helper, never a point of failure: when it is down, the wake-up is skipped (logged
+once) and the beat sweep projects the events once it is back.
+"""
 
 import functools
+import logging
+import time
 
 import redis
 from celery import shared_task
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
 
 from config.devservices import redis_client_url
 from readmodels import engine
 from readmodels.models import ProjectionCheckpoint
 
-# Set while a run is queued and has not started yet. The beat sweep covers a wake-up lost while
-# the flag stood (a worker that died holding the message), so the flag need not outlive it.
+log = logging.getLogger(__name__)
+
+# Set while a run is queued or draining. It expires on its own, so a worker that died holding
+# it delays the next wake-up by at most this long (the beat sweep runs meanwhile).
 RUN_QUEUED = "readmodels:projection-run-queued"
 RUN_QUEUED_TIMEOUT = 10
+_redis_down = False
 
 
 @functools.cache
 def _redis() -> redis.Redis:
     # A plain client on the cache's database: every commit sets the flag, and SET NX costs a
     # third of cache.add (no key versioning, no pickling).
-    return redis.Redis.from_url(redis_client_url(settings.CELERY_BROKER_URL, db=1))
+    return redis.Redis.from_url(
+        redis_client_url(settings.CELERY_BROKER_URL, db=1),
+        socket_connect_timeout=0.5,
+        socket_timeout=0.5,
+    )
+
+
+def _fail_open(action, default=None):
+    """Run a Redis action; when Redis is unreachable, log it once and carry on without it."""
+    global _redis_down
+    try:
+        result = action()
+    except (redis.RedisError, BrokerError, OSError) as error:
+        if not _redis_down:
+            log.warning("Redis unreachable, projections wait for the sweep: %s", error)
+        _redis_down = True
+        return default
+    if _redis_down:
+        log.warning("Redis reachable again")
+    _redis_down = False
+    return result
 
 
 def wake_projections() -> None:
-    """Queue a projection run, unless one is queued already: a run takes every event committed
-    before it starts, so commits made while it waits need no run of their own."""
-    if _redis().set(RUN_QUEUED, 1, nx=True, ex=RUN_QUEUED_TIMEOUT):
-        run_projections.delay()
+    """Queue a projection run, unless one is queued or draining already."""
+
+    def wake():
+        if _redis().set(RUN_QUEUED, 1, nx=True, ex=RUN_QUEUED_TIMEOUT):
+            run_projections.delay()
+
+    _fail_open(wake)
 
 
 def run_queued() -> bool:
-    return bool(_redis().exists(RUN_QUEUED))
+    return bool(_fail_open(lambda: _redis().exists(RUN_QUEUED), default=False))
 
 
 @shared_task(
     acks_late=True,
-    autoretry_for=(engine.ProjectionFailed,),
+    # A failing event, or a database that is restarting: retried with the same backoff.
+    autoretry_for=(engine.ProjectionFailed, OperationalError, InterfaceError),
     retry_backoff=1,
     retry_backoff_max=settings.PROJECTION_RETRY_BACKOFF_MAX,
     retry_jitter=True,
     max_retries=settings.PROJECTION_MAX_ATTEMPTS,
 )
 def run_projections():
-    _redis().delete(RUN_QUEUED)  # before reading: a commit from now on queues the next run
-    return engine.run_all()
+    applied = {}
+    deadline = time.monotonic() + settings.PROJECTION_DRAIN_SECONDS
+    try:
+        while True:
+            passed = engine.run_all()
+            for name, count in passed.items():
+                applied[name] = applied.get(name, 0) + count
+            if not any(passed.values()) or time.monotonic() > deadline:
+                break
+            time.sleep(settings.PROJECTION_COALESCE_SECONDS)
+    finally:
+        _fail_open(lambda: _redis().delete(RUN_QUEUED))
+    for name, count in engine.run_all().items():  # the last look, after the flag is cleared
+        applied[name] = applied.get(name, 0) + count
+    return applied
 
 
 @shared_task(acks_late=True)

@@ -58,6 +58,7 @@ def test_a_dead_letter_replayed_late_counts_once_and_a_second_replay_does_nothin
     make_product, make_customer, settings, monkeypatch
 ):
     settings.PROJECTION_MAX_ATTEMPTS = 1
+    settings.PROJECTION_DEAD_LETTER_AFTER_SECONDS = 0
     sku = make_product(stock=100)
     buyer = make_customer()
     buy(buyer, sku, 2)
@@ -93,6 +94,7 @@ def test_a_replay_waits_for_the_run_in_progress_instead_of_interleaving(
     make_product, make_customer, settings, monkeypatch
 ):
     settings.PROJECTION_MAX_ATTEMPTS = 1
+    settings.PROJECTION_DEAD_LETTER_AFTER_SECONDS = 0
     sku = make_product(stock=100)
     buyer = make_customer()
     poison = buy(buyer, sku, 1)

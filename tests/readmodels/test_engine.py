@@ -2,6 +2,7 @@
 
 import random
 import threading
+from datetime import timedelta
 
 import pytest
 from django.db import DatabaseError, connection, transaction
@@ -182,7 +183,7 @@ def test_a_crash_mid_batch_leaves_nothing_and_the_next_run_completes_it(
     def crash(*args, **kwargs):
         raise RuntimeError("worker died after writing the rows")
 
-    monkeypatch.setattr(engine, "_advance", crash)
+    monkeypatch.setattr(engine, "_save_checkpoints", crash)
     with pytest.raises(RuntimeError):
         engine.run_projection(PROJECTIONS["product_summary"])
     assert not ProductSummary.objects.exists()
@@ -194,8 +195,9 @@ def test_a_crash_mid_batch_leaves_nothing_and_the_next_run_completes_it(
 
 
 def test_a_poison_event_is_dead_lettered_after_five_failures_and_replayed_once_fixed(
-    staff, make_product, monkeypatch
+    staff, make_product, monkeypatch, settings
 ):
+    settings.PROJECTION_DEAD_LETTER_AFTER_SECONDS = 0
     first = make_product("GOOD-1")
     poison = make_product("POISON-1")
     poison_event = DomainEvent.objects.get(event_type="ProductCreated", payload__sku=poison)
@@ -359,3 +361,29 @@ def test_every_event_type_is_heard_by_some_projection():
 
     heard = {event_type for p in PROJECTIONS.values() for event_type in p.event_types}
     assert {event.event_type() for event in leaves(Event)} - heard == set()
+
+
+def test_failures_within_a_short_outage_do_not_dead_letter_a_good_event(
+    make_product, monkeypatch, settings
+):
+    settings.PROJECTION_DEAD_LETTER_AFTER_SECONDS = 60
+    make_product()
+    projection = PROJECTIONS["product_summary"]
+
+    def outage(self, events):
+        raise DatabaseError("connection lost")
+
+    monkeypatch.setattr(type(projection), "apply", outage)
+    for _ in range(settings.PROJECTION_MAX_ATTEMPTS + 3):  # many runs in quick succession
+        with pytest.raises(engine.ProjectionFailed):
+            engine.run_projection(projection)
+    letter = DeadLetter.objects.get()  # the first event, where the projection stopped
+    assert (letter.status, letter.attempts) == ("retrying", settings.PROJECTION_MAX_ATTEMPTS + 3)
+
+    # A minute of failing is a real failure: the next attempt gives up on the event.
+    DeadLetter.objects.filter(pk=letter.pk).update(
+        first_failed_at=letter.first_failed_at - timedelta(seconds=61)
+    )
+    with pytest.raises(engine.ProjectionFailed):  # the next event fails for the first time
+        engine.run_projection(projection)
+    assert DeadLetter.objects.get(pk=letter.pk).status == "dead"

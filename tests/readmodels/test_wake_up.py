@@ -1,15 +1,24 @@
-"""Commits wake the worker through Redis; while a run is queued, more commits add no runs."""
+"""Commits wake the worker through Redis; while a run is queued or draining, more commits add
+no runs, and the draining run takes their events."""
 
+import threading
 import time
 
 from catalog import commands
+from config import celery_app
 from readmodels import tasks
 from readmodels.models import CategorySummary
+from readmodels.projections import PROJECTIONS
 from tests.conftest import wait_until
 
 
 def category_named(name):
     return CategorySummary.objects.filter(name=name).exists()
+
+
+def queued_tasks() -> int:
+    with celery_app.connection_for_write() as conn:
+        return conn.default_channel.client.llen(celery_app.conf.task_default_queue)
 
 
 def test_a_commit_queues_no_run_while_one_is_queued_and_the_next_run_takes_its_event(worker, staff):
@@ -20,7 +29,30 @@ def test_a_commit_queues_no_run_while_one_is_queued_and_the_next_run_takes_its_e
 
     tasks.run_projections.delay()  # the queued run, starting at last
     wait_until(lambda: category_named("Waiting"))
-    assert not tasks.run_queued()
+    wait_until(lambda: not tasks.run_queued())  # cleared once the run has drained
 
     commands.create_category(actor=staff, name="Woken")  # no run queued: this commit queues one
     wait_until(lambda: category_named("Woken"))
+
+
+def test_a_commit_during_a_run_shares_that_run_and_needs_no_sweep(worker, staff, monkeypatch):
+    """The run in progress holds its transaction (and so the horizon) when the commit lands;
+    the commit queues nothing, and the run's next pass takes its event. No beat runs here."""
+    projection = PROJECTIONS["category_summary"]
+    real_apply = type(projection).apply
+    in_run, release = threading.Event(), threading.Event()
+
+    def paused(self, events):
+        rows = real_apply(self, events)
+        if self is projection and not in_run.is_set():
+            in_run.set()
+            release.wait(10)
+        return rows
+
+    monkeypatch.setattr(type(projection), "apply", paused)
+    commands.create_category(actor=staff, name="First")  # wakes the worker, whose run pauses
+    assert in_run.wait(10)
+    commands.create_category(actor=staff, name="During")
+    assert tasks.run_queued() and queued_tasks() == 0  # the draining run is its run
+    release.set()
+    wait_until(lambda: category_named("During"))
