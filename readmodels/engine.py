@@ -23,7 +23,13 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from readmodels.eventlog import Position, horizon_position, positions_after
+from readmodels.eventlog import (
+    HORIZON_CTE,
+    Position,
+    as_maintenance,
+    horizon_position,
+    positions_after,
+)
 from readmodels.models import DeadLetter, DomainEvent, ProjectionCheckpoint
 from readmodels.projections import Projection, get_projections
 
@@ -250,6 +256,7 @@ def rebuild(projection: Projection, *, progress: Callable[[int, int], None] | No
     current rows, which is idempotent. Readers keep seeing the old rows until the commit (MVCC),
     never an empty or half-built table. `progress(done, total)` is called when it is written."""
     with transaction.atomic():
+        as_maintenance()
         checkpoint = _lock_checkpoint(projection, wait=True)
         position = horizon_position()
         with pgtrigger.ignore(projection.trigger_uri):
@@ -333,6 +340,7 @@ def _compare(projection: Projection) -> list[Drift] | None:
     sources = {"live": projection.table, "log": "verify_log", "tables": "verify_tables"}
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        as_maintenance()
         checkpoint = ProjectionCheckpoint.objects.get(name=projection.name)
         position = Position(checkpoint.txid, checkpoint.event_id)
         # Any event after the checkpoint in this snapshot (even one the horizon still holds
@@ -471,13 +479,14 @@ def horizon_holders() -> list[HorizonHolder]:
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            WITH horizon AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)
+            WITH {HORIZON_CTE}
             SELECT a.pid, EXTRACT(EPOCH FROM now() - a.xact_start), a.state, LEFT(a.query, 300)
             FROM pg_stat_activity a, horizon
             WHERE a.backend_xid IS NOT NULL
-              AND a.backend_xid::text::bigint = horizon.xmin::text::bigint % 4294967296
+              AND a.backend_xid::text::bigint = horizon.xmin::text::bigint %% 4294967296
               AND EXISTS (SELECT 1 FROM {DomainEvent._meta.db_table} e WHERE e.txid >= horizon.xmin)
-            """
+            """,
+            [],
         )
         return [
             HorizonHolder(pid, float(age or 0), state, query)

@@ -191,15 +191,38 @@ def _wake_projections() -> None:
     wake_projections()
 
 
+# Rebuilds and verifies hold a transaction id for as long as they work, but never write an
+# event: they name their session MAINTENANCE, and the horizon looks past their transactions,
+# so a long rebuild of one projection does not freeze the others.
+MAINTENANCE = "projection-maintenance"
+HORIZON_CTE = f"""
+    horizon AS (
+        SELECT COALESCE(
+            (SELECT MIN(running) FROM pg_snapshot_xip(pg_current_snapshot()) AS running
+             WHERE running::text::bigint %% 4294967296 NOT IN (
+                 SELECT backend_xid::text::bigint FROM pg_stat_activity
+                 WHERE application_name = '{MAINTENANCE}' AND backend_xid IS NOT NULL)),
+            pg_snapshot_xmax(pg_current_snapshot())
+        ) AS xmin
+    )
+"""
+
+
+def as_maintenance() -> None:
+    """Mark the current transaction as one the horizon need not wait for (it writes no event)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('application_name', %s, true)", [MAINTENANCE])
+
+
 def positions_after(position: Position, *, limit: int) -> list[Position]:
     """The positions of the next events after `position` whose transactions can no longer
     commit behind them."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT e.txid::text, e.id FROM {DomainEvent._meta.db_table} e
-            WHERE (e.txid, e.id) > (%s::xid8, %s)
-              AND e.txid < pg_snapshot_xmin(pg_current_snapshot())
+            WITH {HORIZON_CTE}
+            SELECT e.txid::text, e.id FROM {DomainEvent._meta.db_table} e, horizon
+            WHERE (e.txid, e.id) > (%s::xid8, %s) AND e.txid < horizon.xmin
             ORDER BY e.txid, e.id
             LIMIT %s
             """,
@@ -213,10 +236,12 @@ def horizon_position() -> Position:
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT e.txid::text, e.id FROM {DomainEvent._meta.db_table} e
-            WHERE e.txid < pg_snapshot_xmin(pg_current_snapshot())
+            WITH {HORIZON_CTE}
+            SELECT e.txid::text, e.id FROM {DomainEvent._meta.db_table} e, horizon
+            WHERE e.txid < horizon.xmin
             ORDER BY e.txid DESC, e.id DESC LIMIT 1
-            """
+            """,
+            [],
         )
         row = cursor.fetchone()
     return ORIGIN if row is None else Position(int(row[0]), row[1])

@@ -296,3 +296,45 @@ def test_a_one_word_search_ranks_like_ranking_every_match(staff, make_product):
         )
         assert [p.sku for p in list_products(q=word)] == [p.sku for p in ranked], word
     assert len(list_products(q="kenya")) == 2
+
+
+def test_a_long_rebuild_of_one_projection_does_not_hold_the_others_back(
+    make_product, make_customer, monkeypatch
+):
+    sku = make_product(stock=100)
+    buyer = make_customer()
+    engine.run_all()
+    projection = PROJECTIONS["category_summary"]
+    real_fold = type(projection).fold
+    folding, release = threading.Event(), threading.Event()
+
+    def slow_fold(self, upto, **kwargs):
+        rows = real_fold(self, upto, **kwargs)  # its rows are written: it holds an xid now
+        if self is projection:
+            folding.set()
+            release.wait(10)
+        return rows
+
+    def rebuild():
+        engine.rebuild(projection)
+        connection.close()
+
+    monkeypatch.setattr(type(projection), "fold", slow_fold)
+    rebuilder = threading.Thread(target=rebuild)
+    rebuilder.start()
+    try:
+        assert folding.wait(10)
+        order = buy(buyer, sku, 2)
+        others = [name for name in PROJECTIONS if name != "category_summary"]
+        applied = engine.run_all(others)
+        assert applied["order_summary"] == applied["product_summary"] == 1
+        assert OrderSummary.objects.filter(order_id=order.id).exists()
+        assert units_sold(sku) == 2
+        _, holders = engine.projection_status()
+        assert holders == []  # nothing holds the horizon back
+    finally:
+        release.set()
+        rebuilder.join()
+    monkeypatch.undo()
+    engine.run_all()
+    assert_no_drift()
