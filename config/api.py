@@ -335,7 +335,7 @@ class QueryView(APIView):
 
     def _etag(self, request) -> str:
         positions = ProjectionCheckpoint.objects.filter(name__in=self.projections).order_by("name")
-        state = ",".join(f"{c.name}:{c.txid}-{c.event_id}" for c in positions)
+        state = ",".join(f"{c.name}:{c.generation}:{c.txid}-{c.event_id}" for c in positions)
         user = request.user.pk if request.user.is_authenticated else "-"
         digest = hashlib.sha256(f"{state}|{user}|{request.get_full_path()}".encode()).hexdigest()
         return f'W/"{digest[:32]}"'

@@ -226,7 +226,8 @@ def replay_dead_letters(names: Iterable[str] | None = None) -> tuple[int, int]:
     resolved = failing = 0
     for projection in get_projections(names):
         with transaction.atomic():
-            _lock_checkpoint(projection, wait=True)
+            checkpoint = _lock_checkpoint(projection, wait=True)
+            before = resolved
             letters = DeadLetter.objects.select_for_update().filter(
                 projection=projection.name, status=DeadLetter.Status.DEAD
             )
@@ -244,6 +245,9 @@ def replay_dead_letters(names: Iterable[str] | None = None) -> tuple[int, int]:
                     letter.status = DeadLetter.Status.RESOLVED
                     letter.resolved_at = timezone.now()
                     letter.save(update_fields=["status", "resolved_at", "last_failed_at"])
+            if resolved > before:  # rows changed at the same position
+                checkpoint.generation += 1
+                checkpoint.save(update_fields=["generation"])
     return resolved, failing
 
 
@@ -280,6 +284,7 @@ def rebuild(projection: Projection, *, progress: Callable[[int, int], None] | No
                     position.event_id,
                 ],
             )
+        checkpoint.generation += 1
         _advance(checkpoint, position)
     if progress:
         progress(rows, rows)

@@ -71,6 +71,9 @@ class ProjectionCheckpoint(models.Model):
     """How far a projection has read the log: the (txid, id) of the last event it applied."""
 
     name = models.CharField(max_length=64, primary_key=True)
+    # Bumped whenever rows change without the position moving (a rebuild, a dead-letter
+    # replay), so an ETag made of positions and generations changes whenever the rows can.
+    generation = models.PositiveIntegerField(default=0)
     txid = TransactionIdField(default=0)
     event_id = models.BigIntegerField(default=0)
     updated_at = models.DateTimeField(null=True, blank=True)
