@@ -20,7 +20,7 @@ from datetime import datetime
 
 import pgtrigger
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from readmodels.eventlog import (
@@ -163,6 +163,8 @@ def _apply_part(
             projection.apply(part)
         _resolve_letters(projection, part)
         return part, None
+    except (OperationalError, InterfaceError):
+        raise  # the database went away (a restart, a lost connection): no event is to blame
     except Exception as error:
         if len(part) == 1:
             letter = _note_failure(projection, part[0], error)

@@ -56,3 +56,26 @@ def test_a_commit_during_a_run_shares_that_run_and_needs_no_sweep(worker, staff,
     assert tasks.run_queued() and queued_tasks() == 0  # the draining run is its run
     release.set()
     wait_until(lambda: category_named("During"))
+
+
+def test_a_run_cut_off_by_the_database_is_retried_and_blames_no_event(worker, staff, monkeypatch):
+    from django.db import connection
+
+    from readmodels.models import DeadLetter
+
+    projection = PROJECTIONS["category_summary"]
+    real_apply = type(projection).apply
+    killed = threading.Event()
+
+    def apply_once_cut_off(self, events):
+        if self is projection and not killed.is_set():
+            killed.set()  # the server ends this worker's connection, as a restart would
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+        return real_apply(self, events)
+
+    monkeypatch.setattr(type(projection), "apply", apply_once_cut_off)
+    commands.create_category(actor=staff, name="Retried")
+    wait_until(lambda: category_named("Retried"))
+    assert killed.is_set()
+    assert not DeadLetter.objects.exists()
