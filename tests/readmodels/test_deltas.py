@@ -340,3 +340,35 @@ def test_a_long_rebuild_of_one_projection_does_not_hold_the_others_back(
     monkeypatch.undo()
     engine.run_all()
     assert_no_drift()
+
+
+def test_verify_reports_a_projection_it_cannot_fold_instead_of_a_traceback(
+    make_product, make_customer, capsys
+):
+    sku = make_product(stock=100)
+    buyer = make_customer()
+    buy(buyer, sku, 1)
+    engine.run_all()
+    # A day whose sales overflow the summary column (orders written behind the commands' back).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            WITH placed AS (
+                INSERT INTO orders_order (customer_id, status, total, currency, placed_at,
+                    tracking_number, payment_reference, cancel_reason, request_digest, version)
+                SELECT %(customer)s, 'pending', 999999999999.99, 'EUR', now(), '', '', '', '', 1
+                FROM generate_series(1, 101) RETURNING id, total, placed_at
+            )
+            INSERT INTO readmodels_domainevent
+                (event_type, event_version, aggregate_type, aggregate_id, payload, metadata)
+            SELECT 'OrderPlaced', 2, 'order', id::text,
+                   jsonb_build_object('order_id', id, 'customer_id', %(customer)s, 'version', 1,
+                                      'lines', '[]'::jsonb, 'total', total::text,
+                                      'currency', 'EUR', 'placed_at', placed_at), '{}'
+            FROM placed
+            """,
+            {"customer": buyer.customer.id},
+        )
+    with pytest.raises(CommandError, match="1 projections not verified"):
+        call_command("rebuild_projections", "daily_sales", verify=True)
+    assert "daily_sales: could not verify:" in capsys.readouterr().out
