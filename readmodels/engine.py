@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from readmodels import metrics
 from readmodels.eventlog import Position, horizon_position, positions_after
 from readmodels.models import DeadLetter, DomainEvent, ProjectionCheckpoint
 from readmodels.projections import Projection, get_projections
@@ -75,7 +76,7 @@ def run_projection(projection: Projection, *, batch_size: int | None = None) -> 
                 checkpoint.last_run_at = timezone.now()
                 checkpoint.save(update_fields=["last_run_at"])
                 return applied
-            handled, failure = _apply(projection, batch)
+            handled, failure = metrics.apply_batch(projection, batch, apply=_apply)
             if handled:
                 _advance(checkpoint, handled[-1])
         applied += len(handled)
@@ -131,6 +132,7 @@ def _note_failure(projection: Projection, position: Position, error: Exception) 
         else DeadLetter.Status.RETRYING
     )
     letter.save()
+    metrics.event_failed(projection.name)
     log.error(
         "%s: event #%s failed (%s), attempt %s",
         projection.name,
