@@ -12,7 +12,8 @@ COPY templates ./templates
 COPY manage.py ./
 RUN pip install . \
     && SECRET_KEY=build DATABASE_URL=postgres://build@localhost/build python manage.py collectstatic --no-input \
-    && useradd --create-home shop
+    && useradd --create-home shop \
+    && mkdir /app/metrics && chown shop /app/metrics
 USER shop
 
 EXPOSE 8000
