@@ -29,6 +29,18 @@ def event_types() -> list[str]:
     return sorted({event_type for p in PROJECTIONS.values() for event_type in p.event_types})
 
 
+# Each filter of the audit trail, and the lookup it is on the event log.
+FILTERS = {
+    "actor": "metadata__actor__username",
+    "aggregate_type": "aggregate_type",
+    "aggregate_id": "aggregate_id",
+    "event_type": "event_type",
+    "correlation_id": "metadata__correlation_id",
+    "since": "occurred_at__gte",
+    "until": "occurred_at__lte",
+}
+
+
 def search_events(
     *,
     actor: str | None = None,
@@ -40,22 +52,17 @@ def search_events(
     until: datetime | None = None,
 ) -> QuerySet[DomainEvent]:
     """Events matching every filter given, newest first. `actor` is a username."""
-    events = DomainEvent.objects.all()
-    if actor:
-        events = events.filter(metadata__actor__username=actor)
-    if aggregate_type:
-        events = events.filter(aggregate_type=aggregate_type)
-    if aggregate_id:
-        events = events.filter(aggregate_id=aggregate_id)
-    if event_type:
-        events = events.filter(event_type=event_type)
-    if correlation_id:
-        events = events.filter(metadata__correlation_id=correlation_id)
-    if since:
-        events = events.filter(occurred_at__gte=since)
-    if until:
-        events = events.filter(occurred_at__lte=until)
-    return events.order_by("-id")
+    given = {
+        "actor": actor,
+        "aggregate_type": aggregate_type,
+        "aggregate_id": aggregate_id,
+        "event_type": event_type,
+        "correlation_id": correlation_id,
+        "since": since,
+        "until": until,
+    }
+    lookups = {FILTERS[name]: value for name, value in given.items() if value}
+    return DomainEvent.objects.filter(**lookups).order_by("-id")
 
 
 @dataclasses.dataclass(frozen=True)
