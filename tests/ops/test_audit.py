@@ -38,27 +38,7 @@ def story(staff, customer, make_product):
     return {"sku": "HIST-1", "cancelled": cancelled.id, "paid": paid.id}
 
 
-# --- who may read what ---
-
-
-@pytest.mark.parametrize(
-    "url", ["/api/audit/", "/api/products/HIST-1/history/"], ids=["audit", "product-history"]
-)
-def test_staff_only_endpoints(api_for, staff, customer, story, url):
-    assert api_for().get(url).status_code == 401
-    refused = api_for(customer).get(url)
-    assert refused.status_code == 403 and refused.json()["error"]["code"] == "permission_denied"
-    assert api_for(staff).get(url).status_code == 200
-
-
-def test_order_history_as_of_follows_the_order_rules(
-    api_for, staff, customer, make_customer, story
-):
-    url = f"/api/orders/{story['paid']}/history/"
-    assert api_for().get(url).status_code == 401
-    assert api_for(make_customer()).get(url).status_code == 404  # another's: as if missing
-    assert api_for(customer).get(url).status_code == 200
-    assert api_for(staff).get(url).status_code == 200
+# Who may read what: the permission matrix in tests/api/test_orders_api.py.
 
 
 # --- GET /api/audit/ ---

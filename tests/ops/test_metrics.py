@@ -136,3 +136,32 @@ def test_only_allowed_scrapers_get_the_metrics(client, settings):
     assert client.get("/metrics", REMOTE_ADDR="10.2.7.9").status_code == 403
     settings.METRICS_TOKEN = ""
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer ").status_code == 403
+
+
+def test_with_the_database_unreachable_metrics_still_answer_and_say_so(tmp_path):
+    """Another process whose database does not answer: /metrics is a 200 with
+    shop_database_up 0 (so the alert can fire) and the counters, never a 500."""
+    probe = (
+        "import django; django.setup()\n"
+        "from django.test import Client\n"
+        "from catalog import commands\n"
+        "try:\n    commands.create_category(actor=None, name='Nope')\n"
+        "except Exception:\n    pass\n"
+        "response = Client().get('/metrics')\n"
+        "print(response.status_code)\n"
+        "print(response.content.decode())\n"
+    )
+    nowhere = f"postgres://postgres@{str(tmp_path).replace('/', '%2F')}/shop"
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=BASE,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DATABASE_URL": nowhere},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    status, _, body = result.stdout.partition("\n")
+    assert status == "200", result.stderr
+    assert "shop_database_up 0.0" in body
+    # The processes' counters are still there.
+    assert 'shop_commands_total{command="create_category",outcome="not_authenticated"}' in body
