@@ -28,6 +28,8 @@ from prometheus_client import (
     multiprocess,
 )
 
+from readmodels.metrics import ReadSideCollector
+
 # Buckets reach down to a millisecond (a query served from a summary table) and include the
 # alert thresholds, so histogram_quantile is exact at them.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -77,8 +79,6 @@ def _process_registry():
 def exposition() -> bytes:
     """Every metric in Prometheus's text format: the processes' counters and histograms, then
     the read side's gauges, read from the database now."""
-    from readmodels.metrics import ReadSideCollector
-
     database = CollectorRegistry()
     database.register(ReadSideCollector())
     return generate_latest(_process_registry()) + generate_latest(database)

@@ -41,7 +41,6 @@ def request_id_middleware(get_response):
         # An upstream caller's correlation id groups several requests; by default the request
         # is its own conversation. The request is what caused its commands' events.
         correlation_id = _sane(request.headers.get("X-Correlation-ID")) or request_id
-        request.request_id = request_id
         started = time.perf_counter()
         with (
             bound_request_id(request_id),
