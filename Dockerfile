@@ -15,6 +15,8 @@ RUN pip install . \
     && useradd --create-home shop \
     && mkdir /app/metrics && chown shop /app/metrics
 USER shop
+# gunicorn's and Celery's processes keep their Prometheus counters here; /metrics adds them up.
+ENV PROMETHEUS_MULTIPROC_DIR=/app/metrics
 
 EXPOSE 8000
 CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
