@@ -201,6 +201,8 @@ def test_the_audit_page_shows_older_events_a_page_at_a_time(client, staff, story
     expected = DomainEvent.objects.filter(aggregate_type="product").order_by("-id")
     assert ids == list(expected.values_list("id", flat=True))
     assert second.context["older"] is None
+    beyond_bigint = client.get("/staff/audit/", {"before": "9" * 30})
+    assert beyond_bigint.status_code == 200 and len(beyond_bigint.context["events"]) == 2
 
 
 def test_the_staff_product_page_shows_the_timeline_and_the_past(client, staff, story):
