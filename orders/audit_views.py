@@ -7,6 +7,7 @@ from django.shortcuts import render
 from django.utils.http import urlencode
 
 from config.errors import NotFound
+from orders.history_chart import history_chart
 from orders.staff_views import staff_required
 from readmodels import audit
 from readmodels.audit_api import AsOf, AuditFilters
@@ -54,6 +55,11 @@ def product_history(request, sku):
     return render(
         request,
         "staff/product_history.html",
-        {"history": history, "errors": params.errors, "values": request.GET},
+        {
+            "history": history,
+            "chart": history_chart(history.timeline),
+            "errors": params.errors,
+            "values": request.GET,
+        },
         status=200 if not params.errors else 400,
     )

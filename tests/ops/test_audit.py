@@ -1,6 +1,8 @@
 """The audit trail and temporal queries on every surface: API (with the permission matrix),
 staff pages and the admin."""
 
+from decimal import Decimal
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -211,6 +213,10 @@ def test_the_staff_product_page_shows_the_timeline_and_the_past(client, staff, s
     assert '<span class="price" id="state-price">12.00 EUR</span>' in page
     assert '<strong id="state-stock">14</strong>' in page
     assert "order " in page and "restocked +10 (delivery)" in page
+    # The small chart: one step (two points) per event for stock and for price.
+    chart = client.get("/staff/products/HIST-1/").context["chart"]
+    assert len(chart.stock_steps.split()) == len(chart.price_steps.split()) == 12
+    assert (chart.max_stock, chart.max_price) == (15, Decimal("12.00"))
     created = DomainEvent.objects.get(event_type="ProductCreated").occurred_at
     then = client.get("/staff/products/HIST-1/", {"as_of": created.isoformat()})
     assert '<strong id="state-stock">5</strong>' in then.content.decode()
