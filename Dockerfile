@@ -12,8 +12,11 @@ COPY templates ./templates
 COPY manage.py ./
 RUN pip install . \
     && SECRET_KEY=build DATABASE_URL=postgres://build@localhost/build python manage.py collectstatic --no-input \
-    && useradd --create-home shop
+    && useradd --create-home shop \
+    && mkdir /app/metrics && chown shop /app/metrics
 USER shop
+# gunicorn's and Celery's processes keep their Prometheus counters here; /metrics adds them up.
+ENV PROMETHEUS_MULTIPROC_DIR=/app/metrics
 
 EXPOSE 8000
 CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

@@ -2,6 +2,8 @@
 
 from django import forms
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 
 from catalog import commands
 from catalog.models import Category, Product
@@ -107,7 +109,12 @@ class ProductAdmin(CommandAdmin):
     actions = ["discontinue", "reactivate"]
 
     def get_readonly_fields(self, request, obj=None):
-        return [] if obj is None else ["sku", "stock", "active", "version"]
+        return [] if obj is None else ["sku", "stock", "active", "version", "history"]
+
+    @admin.display(description="history")
+    def history(self, product):
+        url = reverse("staff:product-history", args=[product.sku])
+        return format_html('<a href="{}">Price and stock over time, and who changed them</a>', url)
 
     @admin.action(description="Discontinue selected products")
     def discontinue(self, request, queryset):

@@ -20,6 +20,7 @@ from config.commands import (
     clean_int,
     clean_money,
     clean_text,
+    command,
     raise_if_errors,
     require_staff,
 )
@@ -58,6 +59,7 @@ def _result(product: Product, token) -> CommandResult:
 # --- commands ---
 
 
+@command
 def create_category(*, actor, name: str, slug: str | None = None) -> CommandResult:
     require_staff(actor)
     errors: dict = {}
@@ -81,6 +83,7 @@ def create_category(*, actor, name: str, slug: str | None = None) -> CommandResu
     return CommandResult(id=category.pk, version=1, token=token)
 
 
+@command
 def create_product(
     *,
     actor,
@@ -134,6 +137,7 @@ def create_product(
     return _result(product, token)
 
 
+@command
 def update_product_details(
     *,
     actor,
@@ -185,6 +189,7 @@ def update_product_details(
     return _result(product, token)
 
 
+@command
 def change_price(
     *,
     actor,
@@ -228,6 +233,7 @@ def change_price(
     return _result(product, token)
 
 
+@command
 def restock(
     *, actor, sku: str, quantity, reason: str, expected_version: int | None = None
 ) -> CommandResult:
@@ -263,11 +269,13 @@ def restock(
     return _result(product, token)
 
 
+@command
 def discontinue_product(*, actor, sku: str, expected_version: int | None = None) -> CommandResult:
     """Staff take a product off the catalog; its history and summaries stay."""
     return _set_active(actor=actor, sku=sku, active=False, expected_version=expected_version)
 
 
+@command
 def reactivate_product(*, actor, sku: str, expected_version: int | None = None) -> CommandResult:
     """Staff put a discontinued product back on the catalog."""
     return _set_active(actor=actor, sku=sku, active=True, expected_version=expected_version)

@@ -4,11 +4,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from catalog import api as catalog
 from orders import api as orders
 from readmodels import api as readmodels
+from readmodels import audit_api
 
 urlpatterns = [
     path("categories/", catalog.Categories.as_view(), name="category-list"),
     path("products/", catalog.Products.as_view(), name="product-list"),
     path("products/<str:sku>/", catalog.ProductDetail.as_view(), name="product-detail"),
+    path("products/<str:sku>/history/", audit_api.ProductHistory.as_view(), name="product-history"),
     path("products/<str:sku>/details", catalog.change_details, name="product-details"),
     path("products/<str:sku>/price", catalog.change_price, name="product-price"),
     path("products/<str:sku>/restock", catalog.restock, name="product-restock"),
@@ -27,6 +29,7 @@ urlpatterns = [
     path("reports/customers/", orders.CustomersReport.as_view(), name="report-customers"),
     path("reports/best-sellers/", orders.BestSellers.as_view(), name="report-best-sellers"),
     path("projections/", readmodels.Projections.as_view(), name="projections"),
+    path("audit/", audit_api.AuditLog.as_view(), name="audit"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

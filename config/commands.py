@@ -1,12 +1,24 @@
-"""What every command shares: its result, authorization, and the optimistic version check."""
+"""What every command shares: its result, the `command` wrapper that measures it,
+authorization, and the optimistic version check."""
 
 from __future__ import annotations
 
+import functools
+import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import ParamSpec, TypeVar
 
-from config.errors import Conflict, PermissionDenied, ValidationFailed
+from config import metrics
+from config.errors import Conflict, DomainError, PermissionDenied, ValidationFailed
 from readmodels.eventlog import Position
+
+log = logging.getLogger("shop.commands")
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -21,6 +33,45 @@ class CommandResult:
     @property
     def consistency_token(self) -> str | None:
         return None if self.token is None else str(self.token)
+
+
+def command(function: Callable[P, R]) -> Callable[P, R]:
+    """Marks a command: every call is counted by outcome (ok, or the refusal's error code),
+    timed, and logged with its actor. The one place commands are measured, whichever page, API
+    view, admin screen or script runs them."""
+    name = function.__name__
+
+    @functools.wraps(function)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        started = time.perf_counter()
+        outcome = "unexpected_error"
+        try:
+            result = function(*args, **kwargs)
+            outcome = "ok"
+            return result
+        except DomainError as error:
+            outcome = error.code
+            raise
+        finally:
+            seconds = time.perf_counter() - started
+            metrics.command_ran(name, outcome, seconds)
+            actor = kwargs.get("actor")
+            log.info(
+                "%s %s in %.1f ms",
+                name,
+                outcome,
+                seconds * 1000,
+                extra={
+                    "command": name,
+                    "outcome": outcome,
+                    "duration_ms": round(seconds * 1000, 2),
+                    "user": actor.get_username()
+                    if actor is not None and actor.is_authenticated
+                    else None,
+                },
+            )
+
+    return run
 
 
 def require_staff(actor) -> None:

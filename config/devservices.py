@@ -146,7 +146,19 @@ def services(datadir: Path, *, for_tests: bool) -> Iterator[dict[str, str]]:
         env["REDIS_URL"] = os.environ.get("REDIS_URL") or stack.enter_context(
             embedded_redis(datadir / "redis", for_tests=for_tests)
         )
+        env["PROMETHEUS_MULTIPROC_DIR"] = os.environ.get(
+            "PROMETHEUS_MULTIPROC_DIR"
+        ) or metrics_directory(datadir / "prometheus")
         yield env
+
+
+def metrics_directory(path: Path) -> str:
+    """An empty directory where web and worker processes keep their Prometheus counters, so
+    /metrics adds up every process (prometheus_client's multiprocess mode). Emptied at each
+    start: the files of the last run's processes would otherwise be counted again."""
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return str(path)
 
 
 def _manage(*args: str, env: dict[str, str]) -> None:

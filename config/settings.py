@@ -14,6 +14,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from config import devservices
+from config.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -65,6 +66,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so every response carries X-Request-ID, also those of the middleware below.
+    "config.middleware.request_id_middleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -74,7 +77,6 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "readmodels.middleware.correlation_id_middleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -146,13 +148,10 @@ if not DEBUG:
     if env_bool("BEHIND_PROXY", default=False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
-}
+# LOG_FORMAT=json: one JSON object per line (request id, user, command, outcome, duration…).
+LOGGING = logging_config(
+    log_format=os.environ.get("LOG_FORMAT", "text"), level=os.environ.get("LOG_LEVEL", "INFO")
+)
 
 # --- Celery: Redis is the broker; no result backend (tasks report through the database). ---
 CELERY_BROKER_URL = os.environ.get("REDIS_URL", default_broker_url)
@@ -170,6 +169,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The worker logs through LOGGING (text or JSON) like the web processes.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Retries back off to at most PROJECTION_RETRY_BACKOFF_MAX, far below Redis's one-hour
 # visibility timeout, so an unacknowledged task is never redelivered while it is still retrying.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
@@ -206,6 +207,18 @@ PROJECTION_DRAIN_SECONDS = float(os.environ.get("PROJECTION_DRAIN_SECONDS", "5")
 # Seconds behind after which a projection counts as lagging (staff dashboard, health endpoint).
 PROJECTION_LAG_WARNING_SECONDS = float(os.environ.get("PROJECTION_LAG_WARNING_SECONDS", "30"))
 
+# --- Operations ---
+# /metrics answers a scraper that sends `Authorization: Bearer METRICS_TOKEN`, or whose address
+# is in METRICS_ALLOWED_IPS (addresses or networks; behind a proxy, the proxy's address).
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", "127.0.0.1,::1")
+# The thresholds of deploy/prometheus/alerts.yml (a test keeps the file and these in step).
+ALERT_PROJECTION_LAG_SECONDS = 5
+ALERT_PROJECTION_FAILURE_RATIO = 0.01
+ALERT_QUERY_LATENCY_P99_SECONDS = 0.25
+ALERT_STUCK_RUNNER_SECONDS = 30
+ALERT_HORIZON_HELD_SECONDS = 60
+
 # --- The API ---
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header makes "not logged in" a 401, not a 403.
@@ -234,4 +247,5 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"OrderStatusEnum": "orders.models.OrderStatus"},
 }

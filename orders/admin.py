@@ -4,6 +4,9 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin import helpers
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.http import urlencode
 
 from config.admin import CommandAdmin, CommandForm
 from orders import commands
@@ -66,6 +69,16 @@ class OrderAdmin(CommandAdmin):
     search_fields = ["id", "customer__display_name", "customer__email", "tracking_number"]
     inlines = [OrderLineInline]
     actions = ["ship", "deliver", "cancel"]
+    readonly_fields = ["history"]
+
+    @admin.display(description="history")
+    def history(self, order):
+        url = (
+            reverse("staff:audit")
+            + "?"
+            + urlencode({"aggregate_type": "order", "aggregate_id": order.pk})
+        )
+        return format_html('<a href="{}">Its events in the audit trail</a>', url)
 
     def _with_input(self, request, queryset, form_class, title, run):
         """Actions that need input (a tracking number, a reason) ask for it on a page of their

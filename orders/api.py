@@ -73,6 +73,18 @@ class HistoryEntryOut(serializers.Serializer):
     position = serializers.CharField()
     actor = serializers.CharField(allow_null=True)
     payload = serializers.DictField()
+    status = serializers.ChoiceField(
+        choices=OrderStatus.choices, help_text="the order's status right after this event"
+    )
+    correlation_id = serializers.CharField(allow_null=True)
+
+
+class HistoryIn(serializers.Serializer):
+    as_of = serializers.DateTimeField(
+        required=False,
+        help_text="only the events up to this moment: the last entry's status is the order's "
+        "status then",
+    )
 
 
 class DaySalesOut(serializers.Serializer):
@@ -285,17 +297,22 @@ class OrderHistory(QueryView):
     projections = ("order_summary",)
 
     @extend_schema(
-        parameters=CONSISTENCY_PARAMETERS, responses=query_responses(HistoryEntryOut(many=True))
+        parameters=[HistoryIn, *CONSISTENCY_PARAMETERS],
+        responses=query_responses(HistoryEntryOut(many=True)),
     )
     def get(self, request, *args, **kwargs):
-        """One order's events, oldest first."""
+        """One order's events, oldest first, each with the status it left the order in; with
+        `as_of`, those up to that moment."""
         return super().get(request, *args, **kwargs)
 
     def read(self, request, order_id):
+        params = HistoryIn(data=request.query_params)
+        params.is_valid(raise_exception=True)
         queries.get_order(
             order_id=order_id, customer_id=visible_to(request.user)
         )  # 404 if not theirs
-        return Response(HistoryEntryOut(queries.order_history(order_id=order_id), many=True).data)
+        history = queries.order_history(order_id=order_id, **params.validated_data)
+        return Response(HistoryEntryOut(history, many=True).data)
 
 
 class OrderCommand(CommandView):

@@ -27,6 +27,7 @@ from config.commands import (
     clean_int,
     clean_money,
     clean_text,
+    command,
     raise_if_errors,
     require_staff,
 )
@@ -42,6 +43,7 @@ MAX_PAYMENT = Decimal(100_000_000)
 IDEMPOTENCY_CONSTRAINT = "one_order_per_idempotency_key"
 
 
+@command
 def register_customer(
     *, actor=None, username: str, email: str, password: str, display_name: str
 ) -> CommandResult:
@@ -161,6 +163,7 @@ def _replay(order: Order, digest: str) -> CommandResult:
     )
 
 
+@command
 def place_order(
     *, actor, lines: Sequence[Mapping], idempotency_key: str | None = None
 ) -> CommandResult:
@@ -311,6 +314,7 @@ def _transition(order: Order, new_status: OrderStatus, *, actor, event, **change
     return CommandResult(id=order.pk, version=order.version, token=token)
 
 
+@command
 def pay_order(
     *, actor, order_id, amount, payment_reference: str, expected_version: int | None = None
 ) -> CommandResult:
@@ -353,6 +357,7 @@ def pay_order(
         )
 
 
+@command
 def ship_order(
     *, actor, order_id, tracking_number: str, expected_version: int | None = None
 ) -> CommandResult:
@@ -374,6 +379,7 @@ def ship_order(
         )
 
 
+@command
 def deliver_order(*, actor, order_id, expected_version: int | None = None) -> CommandResult:
     """Staff mark a shipped order as delivered."""
     require_staff(actor)
@@ -389,6 +395,7 @@ def deliver_order(*, actor, order_id, expected_version: int | None = None) -> Co
         )
 
 
+@command
 def cancel_order(
     *, actor, order_id, reason: str, expected_version: int | None = None
 ) -> CommandResult:

@@ -58,19 +58,35 @@ class TimelineEntry:
     position: str
     payload: dict
     actor: str | None
+    status: str  # the order's status right after this event
+    correlation_id: str | None
 
 
-def order_history(*, order_id: int) -> list[TimelineEntry]:
-    """The order's events, oldest first, straight from the event log."""
+# The status each of the order's events leaves it in.
+STATUS_AFTER = {
+    "OrderPlaced": "pending",
+    "OrderPaid": "paid",
+    "OrderShipped": "shipped",
+    "OrderDelivered": "delivered",
+    "OrderCancelled": "cancelled",
+}
+
+
+def order_history(*, order_id: int, as_of: datetime | None = None) -> list[TimelineEntry]:
+    """The order's events, oldest first, straight from the event log; with `as_of`, only those
+    that had happened by then, so the last entry's status is the order's status at that time."""
     return [
         TimelineEntry(
             event_type=event.event_type,
             occurred_at=event.occurred_at,
-            position=f"{event.txid}-{event.id}",
+            position=event.position,
             payload=event.payload,
-            actor=(event.metadata.get("actor") or {}).get("username"),
+            actor=event.actor_username,
+            status=STATUS_AFTER[event.event_type],
+            correlation_id=event.correlation_id,
         )
         for event in aggregate_history("order", order_id)
+        if as_of is None or event.occurred_at <= as_of
     ]
 
 

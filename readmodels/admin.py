@@ -6,6 +6,7 @@ import threading
 
 from django.contrib import admin, messages
 from django.utils.html import format_html
+from django.utils.http import urlencode
 
 from config.admin import ReadOnlyAdmin
 from readmodels import engine
@@ -62,15 +63,55 @@ class CategorySummaryAdmin(ReadOnlyAdmin):
     search_fields = ["name", "slug"]
 
 
+class MetadataFilter(admin.SimpleListFilter):
+    """Filter by a value of the event's metadata given in the URL (?correlation_id=…), as the
+    audit page, a log line or a response's X-Request-ID gives it; shown once it is set."""
+
+    lookup: str
+
+    def lookups(self, request, model_admin):
+        value = self.value()
+        return [(value, value)] if value else []
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        return queryset.filter(**{self.lookup: value}) if value else queryset
+
+
+class CorrelationIdFilter(MetadataFilter):
+    title = "correlation id"
+    parameter_name = "correlation_id"
+    lookup = "metadata__correlation_id"
+
+
+class ActorFilter(MetadataFilter):
+    title = "actor"
+    parameter_name = "actor"
+    lookup = "metadata__actor__username"
+
+
 @admin.register(DomainEvent)
 class DomainEventAdmin(ReadOnlyAdmin):
-    list_display = ["id", "event_type", "aggregate_type", "aggregate_id", "occurred_at"]
-    list_filter = ["event_type", "aggregate_type", "occurred_at"]
-    search_fields = ["=aggregate_id"]
+    list_display = ["id", "event_type", "aggregate_type", "aggregate_id", "occurred_at",
+                    "actor", "correlation"]  # fmt: skip
+    list_filter = ["event_type", "aggregate_type", "occurred_at", CorrelationIdFilter, ActorFilter]
+    # The search box takes an aggregate id, a correlation (request) id or a username.
+    search_fields = ["=aggregate_id", "=metadata__correlation_id", "=metadata__actor__username"]
     date_hierarchy = "occurred_at"
     fields = ["id", "event_type", "event_version", "aggregate_type", "aggregate_id",
               "occurred_at", "txid", "payload_json", "metadata_json"]  # fmt: skip
     readonly_fields = fields
+
+    @admin.display(description="actor")
+    def actor(self, event):
+        return event.actor_username or "–"
+
+    @admin.display(description="correlation id")
+    def correlation(self, event):
+        if not event.correlation_id:
+            return "–"
+        query = urlencode({"correlation_id": event.correlation_id})
+        return format_html('<a href="?{}">{}</a>', query, event.correlation_id)
 
     @admin.display(description="payload")
     def payload_json(self, event):

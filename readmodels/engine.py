@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
+from readmodels import metrics
 from readmodels.eventlog import (
     HORIZON_CTE,
     Position,
@@ -121,7 +122,10 @@ def run_all(names: Iterable[str] | None = None, *, batch_size: int | None = None
                 if checkpoint is None:
                     continue
                 position = _position(checkpoint)
-                handled, failure = _apply(projection, [e for e in batch if e > position])
+                mine = [event for event in batch if event > position]
+                handled, failure = (
+                    metrics.apply_batch(projection, mine, apply=_apply) if mine else ([], None)
+                )
                 checkpoint.last_run_at = now
                 if handled:
                     checkpoint.txid, checkpoint.event_id = handled[-1]
@@ -183,6 +187,7 @@ def _note_failure(projection: Projection, position: Position, error: Exception) 
         projection=projection.name, event_id=position.event_id, defaults={"error": ""}
     )
     letter.attempts += 1
+    metrics.event_failed(projection.name)
     letter.error = f"{type(error).__name__}: {error}"
     letter.traceback = "".join(traceback.format_exception(error))
     # Runs come from every wake-up, the sweep and the retries, so attempts can pile up within

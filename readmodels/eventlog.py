@@ -109,14 +109,14 @@ def current_payload_sql(alias: str) -> str:
 _correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "correlation_id", default=None
 )
-_causation_id: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+_causation_id: contextvars.ContextVar[int | str | None] = contextvars.ContextVar(
     "causation_id", default=None
 )
 
 
 @contextlib.contextmanager
 def event_context(
-    *, correlation_id: str | None = None, causation_id: int | None = None
+    *, correlation_id: str | None = None, causation_id: int | str | None = None
 ) -> Iterator[None]:
     tokens = [_correlation_id.set(correlation_id or _correlation_id.get() or uuid.uuid4().hex)]
     if causation_id is not None:

@@ -66,6 +66,23 @@ class DomainEvent(models.Model):
     def __str__(self):
         return f"#{self.id} {self.event_type} {self.aggregate_type}:{self.aggregate_id}"
 
+    # Who and what caused it (the metadata's keys; events written before a key existed lack it).
+    @property
+    def actor_username(self) -> str | None:
+        return (self.metadata.get("actor") or {}).get("username")
+
+    @property
+    def correlation_id(self) -> str | None:
+        return self.metadata.get("correlation_id")
+
+    @property
+    def causation_id(self) -> str | int | None:
+        return self.metadata.get("causation_id")
+
+    @property
+    def position(self) -> str:
+        return f"{self.txid}-{self.id}"
+
 
 class ProjectionCheckpoint(models.Model):
     """How far a projection has read the log: the (txid, id) of the last event it applied."""

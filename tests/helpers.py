@@ -1,7 +1,10 @@
 """Assertions shared by the suites."""
 
+import threading
+
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection, transaction
 
 from catalog.models import Category, Product
 from orders.models import Customer, Order, OrderLine
@@ -29,3 +32,28 @@ def assert_refused(error_type, code: str, action, *, field: str | None = None):
         assert field in error.fields, error.fields
     assert snapshot() == before
     return error
+
+
+class HorizonHolder:
+    """An open transaction holding an xid: projections cannot pass it, exactly as when a slow
+    command is still running, so the read side lags until it ends."""
+
+    def __init__(self):
+        self.holding, self.release = threading.Event(), threading.Event()
+        self.thread = threading.Thread(target=self._hold)
+
+    def _hold(self):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT pg_current_xact_id()")
+            self.holding.set()
+            self.release.wait(30)
+        connection.close()
+
+    def __enter__(self):
+        self.thread.start()
+        assert self.holding.wait(10)
+        return self
+
+    def __exit__(self, *exc):
+        self.release.set()
+        self.thread.join()

@@ -67,8 +67,8 @@ def shop(make_customer, make_product, staff):
 
 # --- who may read what ---
 
-# (path, who, status, error code). {id} is the owner's order. The reports and projections have
-# no owner: "owner" there is simply a customer.
+# (path, who, status, error code). {id} is the owner's order. The reports, projections, audit
+# trail and product history have no owner: "owner" there is simply a customer.
 READS = [
     ("/api/orders/", ANONYMOUS, 401, "not_authenticated"),
     ("/api/orders/", OWNER, 200, None),
@@ -82,6 +82,10 @@ READS = [
     ("/api/orders/{id}/history/", OWNER, 200, None),
     ("/api/orders/{id}/history/", OTHER_CUSTOMER, 404, "not_found"),
     ("/api/orders/{id}/history/", STAFF, 200, None),
+    ("/api/orders/{id}/history/?as_of=2030-01-01T00:00:00Z", ANONYMOUS, 401, "not_authenticated"),
+    ("/api/orders/{id}/history/?as_of=2030-01-01T00:00:00Z", OWNER, 200, None),
+    ("/api/orders/{id}/history/?as_of=2030-01-01T00:00:00Z", OTHER_CUSTOMER, 404, "not_found"),
+    ("/api/orders/{id}/history/?as_of=2030-01-01T00:00:00Z", STAFF, 200, None),
     *[
         row
         for path in (
@@ -89,6 +93,9 @@ READS = [
             "/api/reports/customers/",
             "/api/reports/best-sellers/",
             "/api/projections/",
+            "/api/audit/",
+            f"/api/products/{SKU}/history/",
+            f"/api/products/{SKU}/history/?as_of=2030-01-01T00:00:00Z",
         )
         for row in (
             (path, ANONYMOUS, 401, "not_authenticated"),

@@ -1,14 +1,13 @@
 """The three journeys of issue 6 in a real browser."""
 
-import threading
 import time
 
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
 from playwright.sync_api import expect
 
 from orders import commands as orders
 from readmodels.tasks import run_projections
+from tests.helpers import HorizonHolder
 from tests.pages.conftest import caught_up
 
 PASSWORD = "a-long-Passphrase-7"
@@ -21,31 +20,6 @@ def reload_until(page, selector: str, text: str, timeout: float = 15.0):
         assert time.monotonic() < deadline, f"{selector} never showed {text!r}"
         time.sleep(0.2)
         page.reload()
-
-
-class HorizonHolder:
-    """An open transaction holding an xid: projections cannot pass it, exactly as when a slow
-    command is still running, so the read side lags until it ends."""
-
-    def __init__(self):
-        self.holding, self.release = threading.Event(), threading.Event()
-        self.thread = threading.Thread(target=self._hold)
-
-    def _hold(self):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SELECT pg_current_xact_id()")
-            self.holding.set()
-            self.release.wait(30)
-        connection.close()
-
-    def __enter__(self):
-        self.thread.start()
-        assert self.holding.wait(10)
-        return self
-
-    def __exit__(self, *exc):
-        self.release.set()
-        self.thread.join()
 
 
 def log_in(page, username, password, next_url="/"):

@@ -1,0 +1,165 @@
+"""The read side's metrics.
+
+Counters of what the projection runners did (events, batches, batch time, failures) are kept by
+the worker processes that run them, through the two hooks the engine calls: `apply_batch` and
+`event_failed`. How far behind each projection is, its dead letters, its heartbeat and the
+transaction holding the horizon are facts of the database: `ReadSideCollector` reads them when
+/metrics is scraped, so they are true whichever process answers and however many workers run.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+
+from django.db import DatabaseError, connection
+from django.db.models import Count
+from django.utils import timezone
+from prometheus_client import Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+
+from readmodels.eventlog import Position
+from readmodels.models import DeadLetter, DomainEvent
+
+log = logging.getLogger("shop.projections")
+
+# A backlog batch holds thousands of events: its log line names the correlation ids of the
+# first ones only.
+LOGGED_EVENTS = 100
+
+EVENTS_APPLIED = Counter(
+    "shop_projection_events_applied_total",
+    "Events a projection got past: applied, or dead-lettered after their last attempt.",
+    ["projection"],
+)
+BATCHES = Counter("shop_projection_batches_total", "Batches a projection ran.", ["projection"])
+BATCH_SECONDS = Histogram(
+    "shop_projection_batch_duration_seconds",
+    "How long a projection took to apply one batch (failed parts and retries included).",
+    ["projection"],
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
+FAILURES = Counter(
+    "shop_projection_failures_total",
+    "Times a projector failed to apply an event (each attempt counts).",
+    ["projection"],
+)
+
+
+def apply_batch(
+    projection, batch: list[Position], *, apply: Callable
+) -> tuple[list[Position], Exception | None]:
+    """Run `apply(projection, batch)` (which returns the handled positions and the failure, if
+    any), count and time it, and log which requests' events it applied."""
+    started = time.perf_counter()
+    handled, failure = apply(projection, batch)
+    seconds = time.perf_counter() - started
+    EVENTS_APPLIED.labels(projection.name).inc(len(handled))
+    BATCHES.labels(projection.name).inc()
+    BATCH_SECONDS.labels(projection.name).observe(seconds)
+    if handled and log.isEnabledFor(logging.INFO):
+        correlation_ids = _correlation_ids(handled[:LOGGED_EVENTS])
+        log.info(
+            "%s applied %s events up to %s in %.1f ms; correlation ids: %s%s",
+            projection.name,
+            len(handled),
+            handled[-1],
+            seconds * 1000,
+            ", ".join(correlation_ids),
+            f" (of the first {LOGGED_EVENTS} events)" if len(handled) > LOGGED_EVENTS else "",
+            extra={
+                "projection": projection.name,
+                "events": len(handled),
+                "position": str(handled[-1]),
+                "duration_ms": round(seconds * 1000, 2),
+                "correlation_ids": correlation_ids,
+            },
+        )
+    return handled, failure
+
+
+def _correlation_ids(handled: Sequence[Position]) -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT DISTINCT metadata->>'correlation_id' FROM {DomainEvent._meta.db_table}
+            WHERE id = ANY(%s) AND metadata->>'correlation_id' IS NOT NULL
+            ORDER BY 1
+            """,
+            [[position.event_id for position in handled]],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def event_failed(projection_name: str) -> None:
+    FAILURES.labels(projection_name).inc()
+
+
+class ReadSideCollector:
+    """Gauges read from the database at scrape time. With the database down it says so
+    (shop_database_up 0) instead of failing the scrape."""
+
+    def collect(self):
+        from readmodels import engine  # the engine imports this module for its hooks
+
+        up = GaugeMetricFamily("shop_database_up", "Could /metrics read the database?")
+        try:
+            statuses, holders = engine.projection_status()
+            letters = self._dead_letters()
+        except DatabaseError:
+            log.exception("metrics: the database could not be read")
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+        yield from self._projections(statuses, letters)
+        holder = GaugeMetricFamily(
+            "shop_horizon_holder_age_seconds",
+            "Age of the oldest open transaction holding the projections' horizon back (0: none).",
+        )
+        holder.add_metric([], max((h.seconds for h in holders), default=0.0))
+        yield holder
+
+    @staticmethod
+    def _dead_letters() -> dict[tuple[str, str], int]:
+        rows = DeadLetter.objects.values_list("projection", "status").annotate(n=Count("id"))
+        return {(projection, status): n for projection, status, n in rows.order_by()}
+
+    @staticmethod
+    def _projections(statuses, letters):
+        behind = GaugeMetricFamily(
+            "shop_projection_events_behind",
+            "Committed events a projection has not applied yet.",
+            labels=["projection"],
+        )
+        seconds = GaugeMetricFamily(
+            "shop_projection_seconds_behind",
+            "Age of the oldest event a projection has not applied yet (0 when caught up).",
+            labels=["projection"],
+        )
+        heartbeat = GaugeMetricFamily(
+            "shop_projection_seconds_since_last_run",
+            "Seconds since a runner last looked at this projection (+Inf: never).",
+            labels=["projection"],
+        )
+        dead = GaugeMetricFamily(
+            "shop_projection_dead_letters",
+            "Dead letters by projection and status (retrying, dead, resolved).",
+            labels=["projection", "status"],
+        )
+        now = timezone.now()
+        for status in statuses:
+            behind.add_metric([status.name], status.events_behind)
+            seconds.add_metric([status.name], status.seconds_behind)
+            last_run = status.last_run_at
+            heartbeat.add_metric(
+                [status.name],
+                float("inf") if last_run is None else (now - last_run).total_seconds(),
+            )
+            for letter_status in DeadLetter.Status.values:
+                dead.add_metric(
+                    [status.name, letter_status], letters.get((status.name, letter_status), 0)
+                )
+        yield from (behind, seconds, heartbeat, dead)
