@@ -2,7 +2,7 @@
 
 One hot product, bought by one customer in every order, all on today's date. At each level of
 prior orders holding it (0, then 100,000, then 1,000,000 at full scale), new orders are placed
-through `place_order` and the five projections are timed applying them in batches of live size
+through `place_order` (three rounds, the median counts) and the projections are timed applying them in batches of live size
 (50 events). The prior orders are written set-based, as the commands would write them (order,
 line and a version-2 `OrderPlaced` event); the checkpoints are then moved past them, so only the
 new orders are timed. A rebuild at the end folds everything, and is timed too.
@@ -14,6 +14,7 @@ import io
 import time
 
 LIVE_BATCH = 50
+ROUNDS = 3
 
 
 def hot_product_and_buyer():
@@ -129,9 +130,13 @@ def scenario_growth(results, *, levels: tuple[int, ...], new_orders: int, others
         seed_prior_orders(
             sku=sku, customer_id=buyer.customer.id, count=level - _holding(OrderLine, sku)
         )
-        skip_to_the_horizon()
-        measured = time_new_orders(sku=sku, buyer=buyer, others=others, count=new_orders)
-        purge_queue()
+        rounds = []
+        for _ in range(ROUNDS):  # the median of a few rounds: this machine is shared
+            skip_to_the_horizon()
+            rounds.append(time_new_orders(sku=sku, buyer=buyer, others=others, count=new_orders))
+            purge_queue()
+        measured = sorted(rounds, key=lambda r: r["orders_per_s"])[ROUNDS // 2]
+        measured["rounds_orders_per_s"] = [round(r["orders_per_s"], 1) for r in rounds]
         rates[level] = measured["orders_per_s"]
         ratio = rates[level] / rates[levels[0]]
         results.add("8 growth", f"project {new_orders} new orders, {level:,} prior holding the "
