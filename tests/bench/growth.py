@@ -2,8 +2,8 @@
 
 One hot product, bought by one customer in every order, all on today's date. At each level of
 prior orders holding it (0, then 100,000, then 1,000,000 at full scale), new orders are placed
-through `place_order` (three rounds, the median counts) and the projections are timed applying them in batches of live size
-(50 events). The prior orders are written set-based, as the commands would write them (order,
+through `place_order` (three rounds, the median counts) and the projections are timed
+applying them in batches of live size (50 events). The prior orders are written set-based, as the commands would write them (order,
 line and a version-2 `OrderPlaced` event); the checkpoints are then moved past them, so only the
 new orders are timed. A rebuild at the end folds everything, and is timed too.
 """
