@@ -272,7 +272,7 @@ def scenario_projection(results, backlog, naive_count, check_naive):
         start = time.perf_counter()
         engine.run_all()
         passes.append(time.perf_counter() - start)
-    results.add("2 projection", "fixed cost of a pass over every projection, p50", 
+    results.add("2 projection", "fixed cost of a pass over every projection, p50",
                 ms(statistics.median(passes)), "ms", target="≤ 2 ms",
                 met=statistics.median(passes) <= 0.002,
                 details={"p99_ms": ms(pct(passes, 0.99)), "passes": len(passes)})  # fmt: skip
