@@ -71,7 +71,10 @@ class HistoryEntryOut(serializers.Serializer):
     event_type = serializers.CharField()
     occurred_at = serializers.DateTimeField()
     position = serializers.CharField()
-    actor = serializers.CharField(allow_null=True)
+    actor = serializers.CharField(
+        allow_null=True,
+        help_text='Who acted: a username, or "shop staff" when a customer reads a staff action.',
+    )
     payload = serializers.DictField()
 
 
@@ -295,7 +298,8 @@ class OrderHistory(QueryView):
         queries.get_order(
             order_id=order_id, customer_id=visible_to(request.user)
         )  # 404 if not theirs
-        return Response(HistoryEntryOut(queries.order_history(order_id=order_id), many=True).data)
+        history = queries.order_history(order_id=order_id, viewer=request.user)
+        return Response(HistoryEntryOut(history, many=True).data)
 
 
 class OrderCommand(CommandView):
