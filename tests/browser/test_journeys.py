@@ -46,43 +46,38 @@ def check(page, name: str | None = None):
         shot(page, name)
 
 
+DEMO = {
+    "Coffee": [
+        ("COF-ESP-1", "Espresso beans, 1 kg", "19.90", 40),
+        ("COF-FIL-1", "Filter coffee, 500 g", "9.50", 3),
+        ("COF-DEC-1", "Decaf beans, 500 g", "11.00", 0),
+    ],
+    "Tea": [
+        ("TEA-GRN-1", "Sencha green tea", "7.20", 25),
+        ("TEA-BLK-1", "Assam breakfast tea", "6.40", 30),
+    ],
+    "Equipment": [
+        ("EQP-GRN-1", "Hand grinder with steel burrs", "59.00", 8),
+        ("EQP-KTL-1", "Gooseneck kettle", "45.00", 12),
+        ("EQP-DRP-1", "Pour-over dripper", "18.00", 30),
+    ],
+}
+
+
 @pytest.fixture
 def demo_catalog(staff):
-    catalog.create_category(actor=staff, name="Coffee")
-    catalog.create_category(actor=staff, name="Equipment")
-    catalog.create_product(
-        actor=staff,
-        sku="COF-ESP-1",
-        name="Espresso beans, 1 kg",
-        category="coffee",
-        price="19.90",
-        stock=40,
-        description="Dark roast for espresso machines, with notes of cocoa and a long finish.",
-    )
-    catalog.create_product(
-        actor=staff,
-        sku="COF-FIL-1",
-        name="Filter coffee, 500 g",
-        category="coffee",
-        price="9.50",
-        stock=3,
-    )
-    catalog.create_product(
-        actor=staff,
-        sku="EQP-GRN-1",
-        name="Hand grinder with steel burrs",
-        category="equipment",
-        price="59.00",
-        stock=8,
-    )
-    catalog.create_product(
-        actor=staff,
-        sku="EQP-KTL-1",
-        name="Gooseneck kettle",
-        category="equipment",
-        price="45.00",
-        stock=12,
-    )
+    for category, products in DEMO.items():
+        catalog.create_category(actor=staff, name=category)
+        for sku, name, price, stock in products:
+            catalog.create_product(
+                actor=staff,
+                sku=sku,
+                name=name,
+                category=category.lower(),
+                price=price,
+                stock=stock,
+                description=f"{name}: chosen and tested by our roasters.",
+            )
     caught_up()
 
 
