@@ -149,6 +149,8 @@ def cart_update(request, sku):
     if not form.is_valid():
         return _render_cart(request, line_errors={sku: form.errors["quantity"]}, status=400)
     product = _product(sku)
+    if sku not in cart.quantities(request.session):  # removed meanwhile, in another tab
+        return redirect("orders:cart")
     now = cart.set_quantity(
         request.session, sku, form.cleaned_data["quantity"], stock=product.stock
     )

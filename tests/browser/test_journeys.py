@@ -38,8 +38,30 @@ def accessible(page):
     assert not serious, f"{page.url}: {serious}"
 
 
+# Every control a finger presses; links inside running text are exempt, as WCAG allows.
+CONTROLS = (
+    "button, input:not([type=hidden]):not([type=checkbox]), select, textarea, .btn, "
+    ".nav-link, .page-link, .navbar-brand, .breadcrumb-item a, .form-check"
+)
+
+
+def touchable(page):
+    """On a phone every control is at least 44 px tall (and buttons as wide)."""
+    small = page.evaluate(
+        """(selector) => [...document.querySelectorAll(selector)]
+            .filter(el => el.offsetParent !== null && !el.closest('.skip-link, .visually-hidden'))
+            .map(el => [el.outerHTML.slice(0, 80), el.getBoundingClientRect()])
+            .filter(([html, box]) => box.height < 44 || (html.startsWith('<button') && box.width < 44))
+            .map(([html, box]) => `${html} (${Math.round(box.width)}x${Math.round(box.height)})`)""",
+        CONTROLS,
+    )
+    assert not small, f"{page.url}: too small to touch: {small}"
+
+
 def check(page, name: str | None = None):
     fits(page)
+    if page.viewport_size["width"] < 768:
+        touchable(page)
     accessible(page)
     assert page.locator("h1").count() == 1, f"{page.url} needs exactly one h1"
     if name:

@@ -228,6 +228,8 @@ def test_cart_add_change_remove_and_total(client, make_product):
     assert "Enter at least 1, or remove the line." in bad.content.decode()
     removed = client.post("/cart/remove/B-1/")
     assert messages_of(client, removed) == ["Removed from your cart."]
+    stale = client.post("/cart/update/B-1/", {"quantity": 3})  # from a tab showing the old cart
+    assert messages_of(client, stale) == []
     cart = client.get("/cart/")
     assert [line.sku for line in cart.context["lines"]] == ["A-1"]
     bad_add = client.post("/cart/add/A-1/", {"quantity": "lots"})
