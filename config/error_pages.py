@@ -16,6 +16,10 @@ from django.template import loader
 # Shown under the heading; the exception's own text can be a developer's note, so it is not.
 NOT_FOUND = "We could not find that page. It may have moved, or the link may be mistyped."
 FORBIDDEN = "This page is for shop staff only."
+CSRF_EXPIRED = (
+    "The form was too old to send (the page was open a long time, or cookies are off). "
+    "Please go back, reload the page and try again."
+)
 
 
 def _is_page(request) -> bool:
@@ -31,6 +35,12 @@ def page_not_found(request, exception=None):
 
 def permission_denied(request, exception=None):
     response = render(request, "403.html", {"explanation": FORBIDDEN}, status=403)
+    response.shop_error_page = True
+    return response
+
+
+def csrf_failure(request, reason=""):
+    response = render(request, "403.html", {"explanation": CSRF_EXPIRED}, status=403)
     response.shop_error_page = True
     return response
 

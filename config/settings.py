@@ -136,6 +136,9 @@ STORAGES = {
     },
 }
 
+# A refused form (no or stale CSRF token) gets the shop's 403 page with what to do next.
+CSRF_FAILURE_VIEW = "config.error_pages.csrf_failure"
+
 LOGIN_URL = "orders:login"
 LOGIN_REDIRECT_URL = "catalog:home"
 LOGOUT_REDIRECT_URL = "catalog:home"

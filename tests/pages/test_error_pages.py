@@ -5,6 +5,7 @@ import pytest
 from django.test import Client
 
 from catalog import commands as catalog
+from tests.helpers import snapshot
 from tests.pages.conftest import caught_up
 
 
@@ -63,3 +64,13 @@ def test_a_discontinued_product_is_not_a_404(client, staff, make_product, debug)
     response = client.get("/products/OLD-1/")
     assert response.status_code == 410
     assert "no longer available" in response.content.decode()
+
+
+def test_a_form_without_its_csrf_token_gets_the_shops_403_and_changes_nothing(customer, debug):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(customer)
+    before = snapshot()
+    response = client.post("/checkout/", {"idempotency_key": "k"})
+    assert_shop_error_page(response, 403)
+    assert "reload the page and try again" in response.content.decode()
+    assert snapshot() == before
