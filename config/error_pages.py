@@ -16,6 +16,7 @@ from django.template import loader
 # Shown under the heading; the exception's own text can be a developer's note, so it is not.
 NOT_FOUND = "We could not find that page. It may have moved, or the link may be mistyped."
 FORBIDDEN = "This page is for shop staff only."
+STAFF_LACKS_PERMISSION = "Your staff account does not have permission for this page."
 CSRF_EXPIRED = (
     "The form was too old to send (the page was open a long time, or cookies are off). "
     "Please go back, reload the page and try again."
@@ -27,22 +28,24 @@ def _is_page(request) -> bool:
     return not request.path.startswith("/api/")
 
 
-def page_not_found(request, exception=None):
-    response = render(request, "404.html", {"explanation": NOT_FOUND}, status=404)
+def _shop_page(request, template: str, explanation: str, status: int):
+    response = render(request, template, {"explanation": explanation}, status=status)
     response.shop_error_page = True
     return response
+
+
+def page_not_found(request, exception=None):
+    return _shop_page(request, "404.html", NOT_FOUND, 404)
 
 
 def permission_denied(request, exception=None):
-    response = render(request, "403.html", {"explanation": FORBIDDEN}, status=403)
-    response.shop_error_page = True
-    return response
+    user = getattr(request, "user", None)
+    explanation = STAFF_LACKS_PERMISSION if getattr(user, "is_staff", False) else FORBIDDEN
+    return _shop_page(request, "403.html", explanation, 403)
 
 
 def csrf_failure(request, reason=""):
-    response = render(request, "403.html", {"explanation": CSRF_EXPIRED}, status=403)
-    response.shop_error_page = True
-    return response
+    return _shop_page(request, "403.html", CSRF_EXPIRED, 403)
 
 
 def server_error(request):
