@@ -9,6 +9,7 @@ COPY catalog ./catalog
 COPY orders ./orders
 COPY readmodels ./readmodels
 COPY templates ./templates
+COPY static ./static
 COPY manage.py ./
 RUN pip install . \
     && SECRET_KEY=build DATABASE_URL=postgres://build@localhost/build python manage.py collectstatic --no-input \

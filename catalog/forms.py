@@ -35,7 +35,7 @@ class CatalogFilterForm(forms.Form):
         cleaned = super().clean()
         low, high = cleaned.get("min_price"), cleaned.get("max_price")
         if low is not None and high is not None and low > high:
-            self.add_error("max_price", "The maximum price must not be below the minimum.")
+            self.add_error("max_price", "Must not be below the minimum price.")
         return cleaned
 
 
@@ -51,3 +51,12 @@ class AddToCartForm(forms.Form):
             "max_value": "You can order at most 1000 at a time.",
         },
     )
+
+    @classmethod
+    def for_product(cls, product, data=None):
+        """The quantity field offers no more than the stock the catalog shows. That is a hint
+        for the browser; the cart caps what it holds, and place_order checks the real stock."""
+        form = cls(data)
+        if product.stock > 0:
+            form.fields["quantity"].widget.attrs["max"] = min(product.stock, 1000)
+        return form

@@ -13,7 +13,12 @@ PAGE_SIZE = 12
 
 def home(request):
     form = CatalogFilterForm(request.GET or None)
-    filters = form.cleaned_data if form.is_valid() else {}
+    filters = {}
+    if form.is_bound:
+        # A field with an error (say, a maximum below the minimum) is left out of cleaned_data;
+        # the other filters still apply, so fixing one field does not mean starting again.
+        form.is_valid()
+        filters = form.cleaned_data
     products = queries.list_products(
         q=filters.get("q") or None,
         category=filters.get("category") or None,
@@ -26,6 +31,7 @@ def home(request):
     # Page links keep every filter: the query string without its page number.
     query = request.GET.copy()
     query.pop("page", None)
+    active = [name for name, value in filters.items() if value not in (None, "", False)]
     return render(
         request,
         "catalog/home.html",
@@ -33,7 +39,8 @@ def home(request):
             "form": form,
             "page": page,
             "filters": query.urlencode(),
-            "filtered": any(filters.values()),
+            "filtered": bool(active),
+            "active_filters": len([name for name in active if name not in {"q", "sort"}]),
         },
     )
 
@@ -43,8 +50,10 @@ def product_detail(request, sku):
         product = queries.get_product(sku=sku)
     except NotFound as error:
         raise Http404(error.message) from None
-    if not product.active:
-        raise Http404("This product is no longer sold.")
     return render(
-        request, "catalog/product_detail.html", {"product": product, "form": AddToCartForm()}
+        request,
+        "catalog/product_detail.html",
+        {"product": product, "form": AddToCartForm.for_product(product)},
+        # A discontinued product's old link still answers, saying it is no longer available.
+        status=200 if product.active else 410,
     )

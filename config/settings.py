@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "pgtrigger",
     "django_htmx",
+    "crispy_forms",
+    "crispy_bootstrap5",
     "readmodels",
     "catalog",
     "orders",
@@ -77,6 +79,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "config.error_pages.ShopErrorPagesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -92,6 +95,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "orders.context_processors.shop",
             ],
         },
     },
@@ -115,12 +119,16 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
+# The shop's time zone: every time on the pages is shown in it, labelled. Daily sales are still
+# counted per UTC day (the projection's key), which the dashboard says when the two differ.
+TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Bootstrap and the shop's own CSS are served from here, never from a CDN: the shop works offline.
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -129,6 +137,9 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+
+# A refused form (no or stale CSRF token) gets the shop's 403 page with what to do next.
+CSRF_FAILURE_VIEW = "config.error_pages.csrf_failure"
 
 LOGIN_URL = "orders:login"
 LOGIN_REDIRECT_URL = "catalog:home"
@@ -183,7 +194,15 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- The shop ---
+SHOP_NAME = os.environ.get("SHOP_NAME", "Roastery Row")
 SHOP_CURRENCY = os.environ.get("SHOP_CURRENCY", "EUR")
+# Prices are formatted for this locale (Babel's CLDR data): en_IE shows €19.90.
+SHOP_LOCALE = os.environ.get("SHOP_LOCALE", "en_IE")
+
+CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
+CRISPY_TEMPLATE_PACK = "bootstrap5"
+# Bootstrap's alert colours for Django's message levels ("error" is Bootstrap's "danger").
+MESSAGE_TAGS = {40: "danger"}
 
 # --- The projection engine ---
 # A worker catching up on a backlog takes events in batches this big: bigger batches share more

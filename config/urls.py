@@ -13,3 +13,7 @@ urlpatterns = [
     path("", include("orders.urls")),
     path("", include("catalog.urls")),
 ]
+
+handler403 = "config.error_pages.permission_denied"
+handler404 = "config.error_pages.page_not_found"
+handler500 = "config.error_pages.server_error"

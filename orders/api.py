@@ -71,7 +71,10 @@ class HistoryEntryOut(serializers.Serializer):
     event_type = serializers.CharField()
     occurred_at = serializers.DateTimeField()
     position = serializers.CharField()
-    actor = serializers.CharField(allow_null=True)
+    actor = serializers.CharField(
+        allow_null=True,
+        help_text='Who acted: a username, or "shop staff" when a customer reads a staff action.',
+    )
     payload = serializers.DictField()
     status = serializers.ChoiceField(
         choices=OrderStatus.choices, help_text="the order's status right after this event"
@@ -311,7 +314,9 @@ class OrderHistory(QueryView):
         queries.get_order(
             order_id=order_id, customer_id=visible_to(request.user)
         )  # 404 if not theirs
-        history = queries.order_history(order_id=order_id, **params.validated_data)
+        history = queries.order_history(
+            order_id=order_id, viewer=request.user, **params.validated_data
+        )
         return Response(HistoryEntryOut(history, many=True).data)
 
 

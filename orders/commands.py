@@ -41,13 +41,15 @@ MAX_LINES = 50
 MAX_QUANTITY = 1000
 MAX_PAYMENT = Decimal(100_000_000)
 IDEMPOTENCY_CONSTRAINT = "one_order_per_idempotency_key"
+USERNAME_TAKEN = "This username is taken."
 
 
-@command
-def register_customer(
-    *, actor=None, username: str, email: str, password: str, display_name: str
-) -> CommandResult:
-    """Sign up: anyone may (actor is None or anonymous); staff may register on someone's behalf."""
+def check_registration(
+    *, username: str, email: str, password: str, display_name: str
+) -> tuple[str, str, str]:
+    """Every sign-up rule at once, writing nothing: a common password does not hide a taken
+    username. Returns the cleaned (username, email, display_name). Sign-up pages call it on
+    their own too, to show the rules' messages beside the form's own."""
     errors: dict = {}
     username = clean_text(errors, "username", username, max_length=150)
     if "username" not in errors:
@@ -55,6 +57,8 @@ def register_customer(
             UnicodeUsernameValidator()(username)
         except DjangoValidationError:
             errors["username"] = "Use letters, digits and @/./+/-/_ only."
+    if "username" not in errors and _username_exists(username):
+        errors["username"] = USERNAME_TAKEN
     email = clean_text(errors, "email", email, max_length=254).lower()
     if "email" not in errors:
         try:
@@ -62,14 +66,25 @@ def register_customer(
         except DjangoValidationError:
             errors["email"] = "Enter a valid email address."
     display_name = clean_text(errors, "display_name", display_name, max_length=150)
-    User = get_user_model()
     try:
-        validate_password(password or "", User(username=username, email=email))
+        validate_password(password or "", get_user_model()(username=username, email=email))
     except DjangoValidationError as error:
         errors["password"] = " ".join(error.messages)
+    if list(errors) == ["username"] and errors["username"] == USERNAME_TAKEN:
+        _username_taken(username)  # alone, it keeps its own code
     raise_if_errors(errors)
-    if User.objects.filter(username__iexact=username).exists():
-        _username_taken(username)
+    return username, email, display_name
+
+
+@command
+def register_customer(
+    *, actor=None, username: str, email: str, password: str, display_name: str
+) -> CommandResult:
+    """Sign up: anyone may (actor is None or anonymous); staff may register on someone's behalf."""
+    username, email, display_name = check_registration(
+        username=username, email=email, password=password, display_name=display_name
+    )
+    User = get_user_model()
     try:
         with transaction.atomic():
             user = User.objects.create_user(username=username, email=email, password=password)
@@ -89,11 +104,15 @@ def register_customer(
     return CommandResult(id=customer.pk, version=1, token=token)
 
 
+def _username_exists(username: str) -> bool:
+    return get_user_model().objects.filter(username__iexact=username).exists()
+
+
 def _username_taken(username: str):
     raise ValidationFailed(
         f"The username {username!r} is taken.",
         code="username_taken",
-        fields={"username": "This username is taken."},
+        fields={"username": USERNAME_TAKEN},
     )
 
 

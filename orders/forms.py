@@ -8,12 +8,25 @@ from orders.cart import MAX_QUANTITY
 
 
 class SignUpForm(forms.Form):
-    username = forms.CharField(max_length=150)
-    display_name = forms.CharField(max_length=150, label="Your name")
-    email = forms.EmailField(error_messages={"invalid": "Enter a valid email address."})
-    password = forms.CharField(widget=forms.PasswordInput, strip=False)
+    username = forms.CharField(
+        max_length=150, widget=forms.TextInput(attrs={"autocomplete": "username"})
+    )
+    display_name = forms.CharField(
+        max_length=150, label="Your name", widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
+    email = forms.EmailField(
+        error_messages={"invalid": "Enter a valid email address."},
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    password = forms.CharField(
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        strip=False,
+        help_text="At least 8 characters; not a common password.",
+    )
     password_again = forms.CharField(
-        widget=forms.PasswordInput, strip=False, label="Password (again)"
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        strip=False,
+        label="Password (again)",
     )
 
     def clean(self):
@@ -49,32 +62,17 @@ class CheckoutForm(forms.Form):
 
 
 class PaymentForm(forms.Form):
-    amount = forms.DecimalField(
-        max_digits=14,
-        decimal_places=2,
-        error_messages={
-            "required": "Enter the amount to pay.",
-            "invalid": "Enter an amount such as 12.50.",
-            "max_decimal_places": "Enter an amount with at most two decimal places.",
-        },
-    )
-    payment_reference = forms.CharField(
-        max_length=64,
-        label="Payment reference",
-        error_messages={"required": "Enter the payment reference."},
-    )
-
-    @classmethod
-    def for_order(cls, order):
-        return cls(
-            initial={"amount": order.total, "payment_reference": f"PAY-{uuid.uuid4().hex[:10]}"}
-        )
+    """Paying is a confirmation: the amount is the order's total and the reference is made on
+    the server (see views.payment_reference), so the shopper types nothing. The form is here
+    for the command's refusals, which show on top of it."""
 
 
 class CancelForm(forms.Form):
     reason = forms.CharField(
         max_length=500,
         label="Why are you cancelling?",
+        help_text="A few words help us do better.",
+        widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={"required": "Tell us why you are cancelling."},
     )
 

@@ -51,6 +51,11 @@ def get_order(*, order_id: int, customer_id: int | None = None) -> OrderSummary:
     return order
 
 
+# What a customer reads for an action taken by someone working for the shop: the role, never the
+# person's username (which is also a login name).
+STAFF_ROLE = "shop staff"
+
+
 @dataclasses.dataclass(frozen=True)
 class TimelineEntry:
     event_type: str
@@ -58,6 +63,7 @@ class TimelineEntry:
     position: str
     payload: dict
     actor: str | None
+    actor_is_staff: bool
     status: str  # the order's status right after this event
     correlation_id: str | None
 
@@ -72,22 +78,40 @@ STATUS_AFTER = {
 }
 
 
-def order_history(*, order_id: int, as_of: datetime | None = None) -> list[TimelineEntry]:
+def _actor_shown(actor: dict, *, viewer_is_staff: bool) -> str | None:
+    if not actor:
+        return None
+    if actor.get("staff") and not viewer_is_staff:
+        return STAFF_ROLE
+    return actor.get("username")
+
+
+def order_history(
+    *, order_id: int, viewer, as_of: datetime | None = None
+) -> list[TimelineEntry]:
     """The order's events, oldest first, straight from the event log; with `as_of`, only those
-    that had happened by then, so the last entry's status is the order's status at that time."""
-    return [
-        TimelineEntry(
-            event_type=event.event_type,
-            occurred_at=event.occurred_at,
-            position=event.position,
-            payload=event.payload,
-            actor=event.actor_username,
-            status=STATUS_AFTER[event.event_type],
-            correlation_id=event.correlation_id,
+    that had happened by then, so the last entry's status is the order's status at that time.
+    Who acted is shown as the viewer may see it: staff see names, a customer sees "shop staff"
+    for the shop's actions."""
+    viewer_is_staff = bool(getattr(viewer, "is_staff", False))
+    entries = []
+    for event in aggregate_history("order", order_id):
+        if as_of is not None and event.occurred_at > as_of:
+            continue
+        actor = event.metadata.get("actor") or {}
+        entries.append(
+            TimelineEntry(
+                event_type=event.event_type,
+                occurred_at=event.occurred_at,
+                position=event.position,
+                payload=event.payload,
+                actor=_actor_shown(actor, viewer_is_staff=viewer_is_staff),
+                actor_is_staff=bool(actor.get("staff")),
+                status=STATUS_AFTER[event.event_type],
+                correlation_id=event.correlation_id,
+            )
         )
-        for event in aggregate_history("order", order_id)
-        if as_of is None or event.occurred_at <= as_of
-    ]
+    return entries
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,5 +137,12 @@ def daily_sales(*, start: date, end: date) -> list[DaySales]:
     ]
 
 
-def top_customers(*, ordering: str = "-lifetime_value") -> QuerySet[CustomerSummary]:
-    return CustomerSummary.objects.order_by(*CUSTOMER_ORDERINGS[ordering])
+def top_customers(
+    *, ordering: str = "-lifetime_value", buyers_only: bool = False
+) -> QuerySet[CustomerSummary]:
+    """Customers by value or order count; `buyers_only` leaves out those who never spent
+    anything (signed up only, or every order cancelled)."""
+    customers = CustomerSummary.objects.all()
+    if buyers_only:
+        customers = customers.filter(lifetime_value__gt=0)
+    return customers.order_by(*CUSTOMER_ORDERINGS[ordering])

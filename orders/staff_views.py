@@ -1,8 +1,10 @@
 """Staff pages: the dashboard (reports and projection health) and fulfilment (ship, deliver)."""
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 from functools import wraps
 
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
@@ -38,21 +40,24 @@ def staff_required(view):
 
 @staff_required
 def dashboard(request):
-    today = timezone.now().date()
+    # Daily sales are counted per UTC day (the projection's key), so "today" is the UTC one.
+    today = timezone.now().astimezone(UTC).date()
     days = queries.daily_sales(start=today - timedelta(days=CHART_DAYS - 1), end=today)
     statuses, horizon_holders = projection_status()
     return render(
         request,
         "staff/dashboard.html",
         {
-            "chart": sales_chart(days),
+            "chart": sales_chart(days, currency=settings.SHOP_CURRENCY),
             "revenue_total": sum(day.net_revenue for day in days),
             "orders_total": sum(day.orders_placed for day in days),
-            "best_sellers": catalog_queries.best_sellers()[:TOP_ROWS],
-            "top_customers": queries.top_customers()[:TOP_ROWS],
+            "best_by_revenue": catalog_queries.best_sellers(by="revenue")[:TOP_ROWS],
+            "best_by_units": catalog_queries.best_sellers(by="units")[:TOP_ROWS],
+            "top_customers": queries.top_customers(buyers_only=True)[:TOP_ROWS],
             "projections": statuses,
             "lagging": [status for status in statuses if status.lagging],
             "horizon_holders": horizon_holders,
+            "days_in_utc": settings.TIME_ZONE != "UTC",
         },
     )
 
@@ -94,6 +99,9 @@ def ship(request, order_id):
         except DomainError as error:
             add_domain_error(form, error)
         else:
+            messages.success(
+                request, f"Order {order_id} is shipped ({form.cleaned_data['tracking_number']})."
+            )
             wait_for(result.token, ["order_summary"], timeout=READ_YOUR_WRITES_SECONDS)
             return redirect("staff:fulfilment")
     return _render_fulfilment(
@@ -108,5 +116,6 @@ def deliver(request, order_id):
         result = commands.deliver_order(actor=request.user, order_id=order_id)
     except DomainError as error:
         return _render_fulfilment(request, errors={order_id: [error.message]}, status=400)
+    messages.success(request, f"Order {order_id} is marked delivered.")
     wait_for(result.token, ["order_summary"], timeout=READ_YOUR_WRITES_SECONDS)
     return redirect("staff:fulfilment")

@@ -1,4 +1,3 @@
-from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from orders import views
@@ -6,8 +5,8 @@ from orders import views
 app_name = "orders"
 urlpatterns = [
     path("signup/", views.signup, name="signup"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", views.LogoutView.as_view(), name="logout"),
     path("cart/", views.cart_detail, name="cart"),
     path("cart/add/<str:sku>/", views.cart_add, name="cart_add"),
     path("cart/update/<str:sku>/", views.cart_update, name="cart_update"),
@@ -15,6 +14,7 @@ urlpatterns = [
     path("checkout/", views.checkout, name="checkout"),
     path("orders/", views.order_list, name="orders"),
     path("orders/<int:order_id>/", views.order_detail, name="order"),
+    path("orders/<int:order_id>/thanks/", views.order_thanks, name="order_thanks"),
     path("orders/<int:order_id>/pay/", views.order_pay, name="order_pay"),
     path("orders/<int:order_id>/cancel/", views.order_cancel, name="order_cancel"),
 ]

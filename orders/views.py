@@ -1,15 +1,20 @@
 """Shopper pages for sign-up, the cart, checkout and orders. Forms check the shape, commands
-decide; pages read through the queries only."""
+decide; pages read through the queries only. Every action ends with a message saying what
+happened (Django's messages framework), shown on the next page."""
 
+from django.contrib import messages
 from django.contrib.auth import get_user_model, login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.crypto import salted_hmac
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from catalog import queries as catalog_queries
 from catalog.forms import AddToCartForm
+from catalog.templatetags.shop import money
 from config.errors import DomainError, NotFound
 from config.forms import add_domain_error
 from orders import cart, commands, queries
@@ -17,9 +22,10 @@ from orders.forms import CancelForm, CartQuantityForm, CheckoutForm, PaymentForm
 from readmodels.consistency import wait_for
 
 # Orders this session placed, by the checkout's idempotency key: a resubmitted checkout goes to
-# its order, and an order not yet on the read side shows as "processing" instead of "not found".
+# its order, and an order not yet on the read side shows as "confirming" instead of "not found".
 PLACED_ORDERS = "placed_orders"
 READ_YOUR_WRITES_SECONDS = 2.0
+SIGNUP_FIELDS = ("username", "email", "password", "display_name")
 
 
 def _next_url(request, default: str) -> str:
@@ -31,31 +37,56 @@ def _next_url(request, default: str) -> str:
     return default
 
 
+def _add_rule_errors(form, error: DomainError) -> None:
+    """The command's messages for fields the form has not already complained about."""
+    fresh = {field: message for field, message in error.fields.items() if field not in form.errors}
+    if fresh or not error.fields:
+        add_domain_error(form, DomainError(error.message, code=error.code, fields=fresh))
+
+
 def signup(request):
     form = SignUpForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
+    if request.method == "POST":
         try:
-            result = commands.register_customer(
-                actor=None,
-                username=data["username"],
-                email=data["email"],
-                password=data["password"],
-                display_name=data["display_name"],
-            )
+            if form.is_valid():
+                data = form.cleaned_data
+                result = commands.register_customer(
+                    actor=None, **{name: data[name] for name in SIGNUP_FIELDS}
+                )
+            else:  # the form's own errors, and every rule's too: all at once, not one a try
+                commands.check_registration(
+                    **{name: form.data.get(name, "") for name in SIGNUP_FIELDS}
+                )
         except DomainError as error:
-            add_domain_error(form, error)
-        else:
+            _add_rule_errors(form, error)
+        if not form.errors:
             user = get_user_model().objects.get(customer__pk=result.id)
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(
+                request, f"Welcome, {form.cleaned_data['display_name']}! Your account is ready."
+            )
             return redirect(_next_url(request, "catalog:home"))
-    status = 400 if form.errors else 200
     return render(
         request,
         "registration/signup.html",
         {"form": form, "next": _next_url(request, "")},
-        status=status,
+        status=400 if form.errors else 200,
     )
+
+
+class LoginView(auth_views.LoginView):
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        messages.success(self.request, f"Welcome back, {form.get_user().get_username()}.")
+        return response
+
+
+class LogoutView(auth_views.LogoutView):
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        # After logout: the message lives in the new, anonymous session.
+        messages.info(request, "You are logged out. See you soon.")
+        return response
 
 
 # --- the cart ---
@@ -70,8 +101,6 @@ def _render_cart(request, *, errors=(), line_errors=None, status=200):
             "lines": cart_lines,
             "total": cart.total(cart_lines),
             "currency": cart_lines[0].currency if cart_lines else "",
-            # A new key per rendering: a refused order used none, so the next try may reuse it.
-            "checkout_form": CheckoutForm.fresh(),
             "errors": errors,
             "line_errors": line_errors or {},
         },
@@ -83,23 +112,34 @@ def cart_detail(request):
     return _render_cart(request)
 
 
-@require_POST
-def cart_add(request, sku):
+def _product(sku: str):
     try:
-        product = catalog_queries.get_product(sku=sku)
+        return catalog_queries.get_product(sku=sku)
     except NotFound as error:
         raise Http404(error.message) from None
-    form = AddToCartForm(request.POST)
-    if form.is_valid() and product.active:
-        cart.add(request.session, sku, form.cleaned_data["quantity"])
-        return redirect("orders:cart")
+
+
+@require_POST
+def cart_add(request, sku):
+    product = _product(sku)
+    form = AddToCartForm.for_product(product, request.POST)
     if not product.active:
-        form.add_error(None, "This product is no longer sold.")
+        form.add_error(None, "This product is no longer available.")
+    elif not product.in_stock:
+        form.add_error(None, "Sorry, this product has just sold out.")
+    elif form.is_valid():
+        wanted = cart.quantities(request.session).get(sku, 0) + form.cleaned_data["quantity"]
+        now = cart.add(request.session, sku, form.cleaned_data["quantity"], stock=product.stock)
+        if now < wanted:
+            messages.warning(
+                request,
+                f"We have only {product.stock} of {product.name}, so your cart holds {now}.",
+            )
+        else:
+            messages.success(request, f"Added {form.cleaned_data['quantity']} × {product.name}.")
+        return redirect("orders:cart")
     return render(
-        request,
-        "catalog/product_detail.html",
-        {"product": product, "form": form},
-        status=400,
+        request, "catalog/product_detail.html", {"product": product, "form": form}, status=400
     )
 
 
@@ -108,43 +148,81 @@ def cart_update(request, sku):
     form = CartQuantityForm(request.POST)
     if not form.is_valid():
         return _render_cart(request, line_errors={sku: form.errors["quantity"]}, status=400)
-    cart.set_quantity(request.session, sku, form.cleaned_data["quantity"])
+    product = _product(sku)
+    if sku not in cart.quantities(request.session):  # removed meanwhile, in another tab
+        return redirect("orders:cart")
+    now = cart.set_quantity(
+        request.session, sku, form.cleaned_data["quantity"], stock=product.stock
+    )
+    if now < form.cleaned_data["quantity"]:
+        messages.warning(request, f"We have only {product.stock} of {product.name}.")
+    else:
+        messages.success(request, f"Updated {product.name}: {now} in your cart.")
     return redirect("orders:cart")
 
 
 @require_POST
 def cart_remove(request, sku):
     cart.remove(request.session, sku)
+    messages.info(request, "Removed from your cart.")
     return redirect("orders:cart")
+
+
+# --- checkout: review, then place ---
+
+
+def _line_errors(error: DomainError) -> dict:
+    return {
+        field.removeprefix("lines."): [message]
+        for field, message in error.fields.items()
+        if field.startswith("lines.")
+    }
+
+
+def _render_review(request, *, errors=(), line_errors=None, status=200):
+    cart_lines = cart.lines(request.session)
+    if not cart_lines:
+        return redirect("orders:cart")
+    return render(
+        request,
+        "orders/review.html",
+        {
+            "lines": cart_lines,
+            "total": cart.total(cart_lines),
+            "currency": cart_lines[0].currency,
+            # A new key per rendering: a refused order used none, so the next try may reuse it.
+            "checkout_form": CheckoutForm.fresh(),
+            "errors": errors,
+            "line_errors": line_errors or {},
+            "blocked": any(not line.available or line.over_stock for line in cart_lines),
+        },
+        status=status,
+    )
 
 
 @login_required
 def checkout(request):
     if request.method != "POST":
-        return redirect("orders:cart")
+        return _render_review(request)
     form = CheckoutForm(request.POST)
     if not form.is_valid():
-        return _render_cart(
+        return _render_review(
             request, errors=["The checkout form was incomplete; please try again."], status=400
         )
     key = form.cleaned_data["idempotency_key"]
     placed = request.session.get(PLACED_ORDERS, {})
     if key in placed:  # this very form was submitted before: show that order
-        return redirect("orders:order", order_id=placed[key])
+        return redirect("orders:order_thanks", order_id=placed[key])
     lines = [{"sku": sku, "quantity": qty} for sku, qty in cart.quantities(request.session).items()]
     try:
         result = commands.place_order(actor=request.user, lines=lines, idempotency_key=key)
     except DomainError as error:
-        line_errors = {
-            field.removeprefix("lines."): [message]
-            for field, message in error.fields.items()
-            if field.startswith("lines.")
-        }
+        line_errors = _line_errors(error)
         message = "Please check the lines marked below." if line_errors else error.message
         return _render_cart(request, errors=[message], line_errors=line_errors, status=400)
     request.session[PLACED_ORDERS] = {**placed, key: result.id}
     cart.clear(request.session)
-    return redirect("orders:order", order_id=result.id)
+    return redirect("orders:order_thanks", order_id=result.id)
 
 
 # --- orders ---
@@ -164,27 +242,23 @@ def order_list(request):
     return render(request, "orders/order_list.html", {"orders": orders})
 
 
-def _order_context(request, order_id: int) -> dict:
-    order = queries.get_order(order_id=order_id, customer_id=_customer_id(request))
-    return {
-        "order": order,
-        "timeline": queries.order_history(order_id=order_id),
-        "payment_form": PaymentForm.for_order(order),
-        "cancel_form": CancelForm(),
-    }
-
-
-def _render_order(request, order_id: int, *, status=200, **forms):
+def _render_order(request, order_id: int, *, thanks=False, status=200, **forms):
+    """The order, or "confirming…" while the read side has not got it yet (htmx polls)."""
+    context = {"order_id": order_id, "thanks": thanks}
     try:
-        context = _order_context(request, order_id)
+        order = queries.get_order(order_id=order_id, customer_id=_customer_id(request))
     except NotFound:
         if order_id not in request.session.get(PLACED_ORDERS, {}).values():
             raise Http404("There is no such order.") from None
-        # Placed by this session, not yet on the read side: say so and poll until it is.
-        template = "orders/_processing.html" if request.htmx else "orders/processing.html"
-        return render(request, template, {"order_id": order_id})
-    context.update(forms)
-    template = "orders/_order.html" if request.htmx else "orders/order_detail.html"
+        # Placed by this session, not yet on the read side: say it is being confirmed, and poll.
+        template = "orders/_confirming.html" if request.htmx else "orders/order_page.html"
+        return render(request, template, context)
+    context.update(
+        order=order,
+        timeline=queries.order_history(order_id=order_id, viewer=request.user),
+        payment_form=forms.get("payment_form") or PaymentForm(),
+    )
+    template = "orders/_order.html" if request.htmx else "orders/order_page.html"
     return render(request, template, context, status=status)
 
 
@@ -193,12 +267,23 @@ def order_detail(request, order_id):
     return _render_order(request, order_id)
 
 
-def _require_own_order(request, order_id: int) -> None:
+@login_required
+def order_thanks(request, order_id):
+    return _render_order(request, order_id, thanks=True)
+
+
+def _own_order(request, order_id: int):
     """Pay and cancel act on the shopper's own orders only, whatever else the account may do."""
     try:
-        queries.get_order(order_id=order_id, customer_id=_customer_id(request))
+        return queries.get_order(order_id=order_id, customer_id=_customer_id(request))
     except NotFound:
         raise Http404("There is no such order.") from None
+
+
+def payment_reference(order_id: int) -> str:
+    """Made on the server, the same for every try at paying one order: a double click or a
+    retry sends the same reference, which pay_order answers with the first payment."""
+    return "WEB-" + salted_hmac("shop.payment-reference", str(order_id)).hexdigest()[:12].upper()
 
 
 def _after_command(result, order_id):
@@ -210,29 +295,29 @@ def _after_command(result, order_id):
 @login_required
 @require_POST
 def order_pay(request, order_id):
-    _require_own_order(request, order_id)
+    order = _own_order(request, order_id)
     form = PaymentForm(request.POST)
-    if form.is_valid():
-        try:
-            result = commands.pay_order(
-                actor=request.user,
-                order_id=order_id,
-                amount=form.cleaned_data["amount"],
-                payment_reference=form.cleaned_data["payment_reference"],
-            )
-        except DomainError as error:
-            add_domain_error(form, error)
-        else:
-            return _after_command(result, order_id)
-    return _render_order(request, order_id, status=400, payment_form=form)
+    try:
+        result = commands.pay_order(
+            actor=request.user,
+            order_id=order_id,
+            amount=order.total,
+            payment_reference=payment_reference(order_id),
+        )
+    except DomainError as error:
+        add_domain_error(form, error)
+        return _render_order(request, order_id, status=400, payment_form=form)
+    if order.status == "pending":  # not for the second click of a double click
+        messages.success(request, f"Thank you! We received your payment of {money(order.total)}.")
+    return _after_command(result, order_id)
 
 
 @login_required
-@require_POST
 def order_cancel(request, order_id):
-    _require_own_order(request, order_id)
-    form = CancelForm(request.POST)
-    if form.is_valid():
+    """GET asks "are you sure?"; only the POST from that page cancels."""
+    order = _own_order(request, order_id)
+    form = CancelForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
         try:
             result = commands.cancel_order(
                 actor=request.user, order_id=order_id, reason=form.cleaned_data["reason"]
@@ -240,5 +325,11 @@ def order_cancel(request, order_id):
         except DomainError as error:
             add_domain_error(form, error)
         else:
+            messages.success(request, f"Order {order_id} is cancelled. Nothing will be charged.")
             return _after_command(result, order_id)
-    return _render_order(request, order_id, status=400, cancel_form=form)
+    return render(
+        request,
+        "orders/cancel_confirm.html",
+        {"order": order, "form": form},
+        status=400 if form.errors else 200,
+    )

@@ -21,6 +21,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
 
 
 @pytest.hookimpl(wrapper=True)
@@ -55,8 +57,11 @@ def new_page(request, chromium, live_server, worker):
     each under test-artifacts/."""
     contexts = []
 
-    def make():
-        context = chromium.new_context(base_url=live_server.url)
+    def make(viewport=DESKTOP):
+        phone = viewport["width"] < 768
+        context = chromium.new_context(
+            base_url=live_server.url, viewport=viewport, is_mobile=phone, has_touch=phone
+        )
         context.set_default_timeout(15_000)
         contexts.append(context)
         return context.new_page()
@@ -72,3 +77,9 @@ def new_page(request, chromium, live_server, worker):
                     path=ARTIFACTS / f"{request.node.name}-{number}.png", full_page=True
                 )
         context.close()
+
+
+@pytest.fixture(params=[DESKTOP, PHONE], ids=["desktop", "phone"])
+def viewport(request):
+    """Journeys run twice: on a desktop screen and on a 390 x 844 phone."""
+    return request.param
