@@ -17,7 +17,7 @@ from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from catalog.models import Product
@@ -180,7 +180,13 @@ def place_order(
         with transaction.atomic():
             if idempotency_key and (original := _order_with_key(customer, idempotency_key)):
                 return _replay(original, digest)
-            return _place(actor, customer, quantities, idempotency_key, digest)
+            products = _lock_products(quantities)
+            # A double-clicked checkout: the first request may have committed while this one
+            # waited for the product locks. Its order is the answer, not a stock check against
+            # the units it just took. (A statement after the lock sees that commit.)
+            if idempotency_key and (original := _order_with_key(customer, idempotency_key)):
+                return _replay(original, digest)
+            return _place(actor, customer, products, quantities, idempotency_key, digest)
     except IntegrityError as error:
         # Two requests with one key raced; the unique constraint let the first one win.
         constraint = getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
@@ -193,12 +199,27 @@ def _order_with_key(customer: Customer, key: str) -> Order | None:
     return Order.objects.filter(customer=customer, idempotency_key=key).first()
 
 
-def _place(
-    actor, customer: Customer, quantities: dict[str, int], key: str | None, digest: str
-) -> CommandResult:
+def _lock_products(quantities: Mapping[str, int]) -> list[Product]:
     # Locking in id order means two orders sharing products queue up instead of deadlocking,
     # and the stock we check is the stock we decrement: no oversell.
-    products = list(Product.objects.select_for_update().filter(sku__in=quantities).order_by("id"))
+    return list(Product.objects.select_for_update().filter(sku__in=quantities).order_by("id"))
+
+
+def _change_stock(changes: Mapping[int, int]) -> None:
+    """Add `changes[product_id]` (negative to take) to each product's stock in one UPDATE."""
+    Product.objects.filter(pk__in=changes).update(
+        stock=F("stock") + Case(*(When(pk=pk, then=Value(delta)) for pk, delta in changes.items()))
+    )
+
+
+def _place(
+    actor,
+    customer: Customer,
+    products: list[Product],
+    quantities: dict[str, int],
+    key: str | None,
+    digest: str,
+) -> CommandResult:
     found = {product.sku: product for product in products}
     unknown = [sku for sku in quantities if sku not in found]
     if unknown:
@@ -249,8 +270,7 @@ def _place(
         )
         for product in products
     )
-    for product in products:
-        Product.objects.filter(pk=product.pk).update(stock=F("stock") - quantities[product.sku])
+    _change_stock({product.pk: -quantities[product.sku] for product in products})
     token = record(
         events.OrderPlaced(
             order_id=order.pk,
@@ -413,8 +433,7 @@ def cancel_order(
             pk__in=[line.product_id for line in lines]
         )
         list(products.order_by("id"))  # take the row locks in id order before changing stock
-        for line in lines:
-            Product.objects.filter(pk=line.product_id).update(stock=F("stock") + line.quantity)
+        _change_stock({line.product_id: line.quantity for line in lines})
         previous_status = order.status
         return _transition(
             order,

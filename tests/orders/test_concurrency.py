@@ -4,13 +4,14 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from catalog import commands as catalog
 from catalog.models import Product
 from config.errors import Conflict
 from orders import commands
 from orders.models import Order
+from tests.conftest import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -93,3 +94,45 @@ def test_one_idempotency_key_sent_twice_at_once_makes_one_order(customer, make_p
     assert len({o.id for o in outcomes}) == 1, outcomes
     assert Order.objects.count() == 1
     assert Product.objects.get(sku=sku).stock == 9
+
+
+def _waiting_for_locks() -> int:
+    with connection.cursor() as cursor:
+        # Activity is a snapshot per transaction, and the caller holds one open.
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0]
+
+
+def test_double_clicked_checkout_for_the_last_unit_returns_the_first_order(customer, make_product):
+    """Both requests look the key up before the first commits, then queue for the product lock
+    (held here until both wait). The second must find the first's order after the lock, not
+    fail the stock check against the unit the first took."""
+    sku = make_product(stock=1)
+    place = lambda: commands.place_order(  # noqa: E731
+        actor=customer, lines=[{"sku": sku, "quantity": 1}], idempotency_key="double-click"
+    )
+    with ThreadPoolExecutor(2) as pool:
+        with transaction.atomic():
+            Product.objects.select_for_update().get(sku=sku)
+            first = pool.submit(_in_own_connection, place)
+            wait_until(lambda: _waiting_for_locks() == 1)
+            second = pool.submit(_in_own_connection, place)
+            wait_until(lambda: _waiting_for_locks() == 2)
+        outcomes = [first.result(), second.result()]
+    assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
+    assert outcomes[0].id == outcomes[1].id
+    assert Order.objects.count() == 1
+    assert Product.objects.get(sku=sku).stock == 0
+
+
+def _in_own_connection(call):
+    try:
+        return call()
+    except Exception as error:
+        return error
+    finally:
+        connection.close()
