@@ -12,11 +12,9 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
-from datetime import timedelta
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.db import transaction
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -28,13 +26,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from config import idempotency
 from config.commands import CommandResult
-from config.errors import Conflict, DomainError
+from config.errors import DomainError
 from readmodels.consistency import wait_for
 from readmodels.eventlog import Position
-from readmodels.models import IdempotentRequest, ProjectionCheckpoint
+from readmodels.models import ProjectionCheckpoint
 
-IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
 MAX_WAIT_MS = 5000
 
 
@@ -206,57 +204,24 @@ class CommandView(APIView):
         fingerprint = hashlib.sha256(
             f"{request.method} {request.path}\n{body}".encode()
         ).hexdigest()
-        record = self._claim(scope, key, fingerprint)
-        if record.response_status is not None:
-            return Response(
-                record.response_body, status=record.response_status, headers=record.response_headers
+        # One transaction for the claim, the command and the stored response: the command's
+        # own atomic() becomes a savepoint, so a refusal (DomainError) is stored and replayed,
+        # while any other exception rolls everything back and leaves the key free.
+        with transaction.atomic():
+            claimed = idempotency.claim(scope=scope, key=key, fingerprint=fingerprint)
+            if claimed.id is None:
+                return Response(claimed.body, status=claimed.status, headers=claimed.headers)
+            try:
+                response = run()
+            except DomainError as error:
+                response = exception_handler(error, {})
+            idempotency.store(
+                claimed,
+                status=response.status_code,
+                body=response.data,
+                headers={h: response[h] for h in self.replayed_headers if h in response},
             )
-        try:
-            response = run()
-        except DomainError as error:
-            response = exception_handler(error, {})
-        except BaseException:
-            record.delete()  # nothing was done: let a retry run it
-            raise
-        record.response_status = response.status_code
-        record.response_body = response.data
-        record.response_headers = {h: response[h] for h in self.replayed_headers if h in response}
-        record.save(update_fields=["response_status", "response_body", "response_headers"])
         return response
-
-    @staticmethod
-    def _claim(scope: str, key: str, fingerprint: str) -> IdempotentRequest:
-        """The record for this key: a new one (committed at once, so a concurrent retry sees
-        it running), or the earlier one when it matches."""
-        IdempotentRequest.objects.filter(
-            scope=scope, key=key, created_at__lt=timezone.now() - IDEMPOTENCY_KEY_TTL
-        ).delete()
-        try:
-            with transaction.atomic():
-                return IdempotentRequest.objects.create(
-                    scope=scope, key=key, fingerprint=fingerprint
-                )
-        except IntegrityError:
-            record = IdempotentRequest.objects.get(scope=scope, key=key)
-        if record.fingerprint != fingerprint:
-            raise IdempotencyKeyReused()
-        if record.response_status is None:
-            raise Conflict(
-                "A request with this Idempotency-Key is still running; retry shortly.",
-                code="request_in_progress",
-            )
-        return record
-
-
-class IdempotencyKeyReused(DomainError):
-    http_status = 422
-    default_code = "idempotency_key_reused"
-
-    def __init__(self):
-        super().__init__(
-            "This Idempotency-Key was used with a different request body.",
-            fields={"Idempotency-Key": "Use a new key for a new request."},
-        )
 
 
 # --- queries ---

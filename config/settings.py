@@ -179,6 +179,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=float(os.environ.get("PROJECTION_SWEEP_SECONDS", "5"))),
         "options": {"expires": 30},
     },
+    "purge-expired": {
+        "task": "config.tasks.purge_expired",
+        "schedule": timedelta(hours=1),
+        "options": {"expires": 600},
+    },
 }
 
 # --- The shop ---
@@ -222,3 +227,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# --- Idempotency-Key store (config.idempotency) ---
+# A keyed request's transaction may sit idle this long before Postgres ends it and frees the
+# key for a retry (a request hung while holding its key). Keep it above the slowest command.
+IDEMPOTENCY_LEASE_SECONDS = float(os.environ.get("IDEMPOTENCY_LEASE_SECONDS", "30"))

@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
 
 from catalog.models import Category, Product
 from orders.models import Customer, Order, OrderLine
@@ -29,3 +30,27 @@ def assert_refused(error_type, code: str, action, *, field: str | None = None):
         assert field in error.fields, error.fields
     assert snapshot() == before
     return error
+
+
+def waiting_for_locks() -> int:
+    """How many sessions of the test database wait for a lock right now: the positive signal
+    that a thread has reached the lock a test holds."""
+    with connection.cursor() as cursor:
+        # Activity is a snapshot per transaction, and the caller may hold one open.
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0]
+
+
+def in_own_connection(call):
+    """For a worker thread: run `call` on the thread's own connection and close it after;
+    return the result or the exception."""
+    try:
+        return call()
+    except Exception as error:
+        return error
+    finally:
+        connection.close()

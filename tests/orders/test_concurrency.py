@@ -12,6 +12,7 @@ from config.errors import Conflict
 from orders import commands
 from orders.models import Order
 from tests.conftest import wait_until
+from tests.helpers import in_own_connection, waiting_for_locks
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -96,17 +97,6 @@ def test_one_idempotency_key_sent_twice_at_once_makes_one_order(customer, make_p
     assert Product.objects.get(sku=sku).stock == 9
 
 
-def _waiting_for_locks() -> int:
-    with connection.cursor() as cursor:
-        # Activity is a snapshot per transaction, and the caller holds one open.
-        cursor.execute("SELECT pg_stat_clear_snapshot()")
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        )
-        return cursor.fetchone()[0]
-
-
 def test_double_clicked_checkout_for_the_last_unit_returns_the_first_order(customer, make_product):
     """Both requests look the key up before the first commits, then queue for the product lock
     (held here until both wait). The second must find the first's order after the lock, not
@@ -118,21 +108,12 @@ def test_double_clicked_checkout_for_the_last_unit_returns_the_first_order(custo
     with ThreadPoolExecutor(2) as pool:
         with transaction.atomic():
             Product.objects.select_for_update().get(sku=sku)
-            first = pool.submit(_in_own_connection, place)
-            wait_until(lambda: _waiting_for_locks() == 1)
-            second = pool.submit(_in_own_connection, place)
-            wait_until(lambda: _waiting_for_locks() == 2)
+            first = pool.submit(in_own_connection, place)
+            wait_until(lambda: waiting_for_locks() == 1)
+            second = pool.submit(in_own_connection, place)
+            wait_until(lambda: waiting_for_locks() == 2)
         outcomes = [first.result(), second.result()]
     assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
     assert outcomes[0].id == outcomes[1].id
     assert Order.objects.count() == 1
     assert Product.objects.get(sku=sku).stock == 0
-
-
-def _in_own_connection(call):
-    try:
-        return call()
-    except Exception as error:
-        return error
-    finally:
-        connection.close()
