@@ -165,7 +165,8 @@ def run() -> int:
     with services(DEVDATA, for_tests=False) as service_env:
         env = {**os.environ, "DEBUG": os.environ.get("DEBUG", "1"), **service_env}
         _manage("migrate", "--no-input", env=env)
-        _manage("load_demo_data", env=env)
+        if env["DEBUG"].strip().lower() in {"1", "true", "yes", "on"}:
+            _manage("load_demo_data", env=env)  # it refuses with DEBUG off: published logins
         celery = [sys.executable, "-m", "celery", "-A", "config"]
         DEVDATA.mkdir(exist_ok=True)
         commands = {

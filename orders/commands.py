@@ -334,7 +334,8 @@ def pay_order(
     *, actor, order_id, amount, payment_reference: str, expected_version: int | None = None
 ) -> CommandResult:
     """The owner pays the exact total. Repeating a payment with the same reference is a safe
-    retry that returns the first result; another reference for a paid order is a conflict."""
+    retry that returns the first result; another reference for a paid order is a conflict, and
+    so is any payment once staff have cancelled the paid order."""
     customer = _require_customer(actor)
     errors: dict = {}
     amount = clean_money(errors, "amount", amount, maximum=MAX_PAYMENT)
@@ -343,6 +344,15 @@ def pay_order(
     with transaction.atomic():
         order = _lock_order(order_id, visible_to=customer)
         if order.payment_reference:
+            if order.status == OrderStatus.CANCELLED:
+                # A retry must not report success for an order staff have since cancelled:
+                # the client would go on believing it is paid and on its way.
+                raise Conflict(
+                    f"Order {order.pk} was paid and then cancelled by our staff; "
+                    "the payment is refunded.",
+                    code="order_cancelled",
+                    fields={"status": "The order is cancelled."},
+                )
             if order.payment_reference != payment_reference:
                 raise Conflict(
                     f"Order {order.pk} is already paid (reference {order.payment_reference}).",

@@ -4,11 +4,12 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 
 from catalog import commands as catalog
 from catalog.models import Product
-from config.errors import Conflict
+from config.errors import Conflict, ValidationFailed
 from orders import commands
 from orders.models import Order
 from tests.conftest import wait_until
@@ -117,3 +118,23 @@ def test_double_clicked_checkout_for_the_last_unit_returns_the_first_order(custo
     assert outcomes[0].id == outcomes[1].id
     assert Order.objects.count() == 1
     assert Product.objects.get(sku=sku).stock == 0
+
+
+def test_bob_and_bob_signing_up_at_once_make_one_account(db):
+    """The first sign-up is inserted and not yet committed when the second passes the
+    case-insensitive check (it cannot see the first) and inserts: the lower(username) index
+    makes it wait for the first, then refuses it."""
+    sign_up = lambda name: commands.register_customer(  # noqa: E731
+        username=name,
+        email=f"{name}@example.com",
+        password="a-long-Passphrase-7",
+        display_name=name,
+    )
+    with ThreadPoolExecutor(1) as pool:
+        with transaction.atomic():
+            sign_up("Bob")
+            second = pool.submit(in_own_connection, lambda: sign_up("bob"))
+            wait_until(lambda: waiting_for_locks() == 1, timeout=5)
+        refused = second.result()
+    assert isinstance(refused, ValidationFailed) and refused.code == "username_taken", refused
+    assert list(get_user_model().objects.values_list("username", flat=True)) == ["Bob"]
