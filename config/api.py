@@ -29,7 +29,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from config import idempotency
 from config.commands import CommandResult
 from config.errors import DomainError
-from readmodels.consistency import wait_for
+from readmodels import consistency
 from readmodels.eventlog import Position
 from readmodels.models import ProjectionCheckpoint
 
@@ -100,6 +100,13 @@ def error_responses(*statuses: int) -> dict:
 
 
 # --- commands ---
+
+
+def client_scope(request) -> str:
+    """Who is asking, for per-client state (idempotency keys, wait budgets)."""
+    if request.user.is_authenticated:
+        return f"user:{request.user.pk}"
+    return f"anon:{request.META.get('REMOTE_ADDR', '')}"
 
 
 class CommandOut(serializers.Serializer):
@@ -195,11 +202,7 @@ class CommandView(APIView):
             raise exceptions.ValidationError(
                 {"Idempotency-Key": ["Use 1 to 255 printable characters."]}
             )
-        scope = (
-            f"user:{request.user.pk}"
-            if request.user.is_authenticated
-            else f"anon:{request.META.get('REMOTE_ADDR', '')}"
-        )
+        scope = client_scope(request)
         body = json.dumps(request.data, sort_keys=True, default=str)
         fingerprint = hashlib.sha256(
             f"{request.method} {request.path}\n{body}".encode()
@@ -247,7 +250,9 @@ CONSISTENCY_PARAMETERS = [
     OpenApiParameter(
         "wait",
         {"type": "integer", "minimum": 0, "maximum": MAX_WAIT_MS, "default": 0},
-        description="Milliseconds to wait for `after`.",
+        description="Milliseconds to wait for `after`. Waiting is bounded per client (a budget "
+        "per minute) and per server; past either the answer is 202 at once. A token ahead of "
+        "the event log is 400.",
     ),
 ]
 PROCESSING = OpenApiResponse(
@@ -279,9 +284,7 @@ class QueryView(APIView):
         params = ConsistencyParams(data=request.query_params)
         params.is_valid(raise_exception=True)
         after = params.validated_data.get("after")
-        if after is not None and not wait_for(
-            after, self.projections, timeout=params.validated_data["wait"] / 1000
-        ):
+        if after is not None and not self._reached(request, after, params.validated_data["wait"]):
             return Response(
                 {"status": "processing", "consistency_token": str(after)},
                 status=status.HTTP_202_ACCEPTED,
@@ -297,6 +300,17 @@ class QueryView(APIView):
 
     def read(self, request, *args, **kwargs) -> Response:
         raise NotImplementedError
+
+    def _reached(self, request, after: Position, wait_ms: int) -> bool:
+        """Whether the projections read here have passed `after`, waiting up to `wait_ms`
+        within the client's budget (readmodels.consistency)."""
+        if consistency.has_passed(after, self.projections):
+            return True
+        if consistency.beyond_head(after):
+            raise exceptions.ValidationError(
+                {"after": ["No command handed out this token: it is ahead of the event log."]}
+            )
+        return consistency.wait_as(client_scope(request), after, self.projections, wait_ms / 1000)
 
     def _etag(self, request) -> str:
         positions = ProjectionCheckpoint.objects.filter(name__in=self.projections).order_by("name")

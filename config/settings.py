@@ -232,3 +232,10 @@ SPECTACULAR_SETTINGS = {
 # A keyed request's transaction may sit idle this long before Postgres ends it and frees the
 # key for a retry (a request hung while holding its key). Keep it above the slowest command.
 IDEMPOTENCY_LEASE_SECONDS = float(os.environ.get("IDEMPOTENCY_LEASE_SECONDS", "30"))
+
+# --- Read your writes (?after=TOKEN&wait=MS; readmodels.consistency) ---
+# Each web process lets at most WAIT_SLOTS requests wait at once (keep it below the threads per
+# process, so other requests always find a free thread); each client may wait this many
+# milliseconds per minute in all. A wait beyond either answers 202 at once.
+WAIT_SLOTS = int(os.environ.get("WAIT_SLOTS", "4"))
+WAIT_BUDGET_MS_PER_MINUTE = int(os.environ.get("WAIT_BUDGET_MS_PER_MINUTE", "20000"))
