@@ -100,6 +100,9 @@ DATABASES = {
         os.environ.get("DATABASE_URL", default_database_url),
         conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
         conn_health_checks=True,
+        # Django's backend, except that the per-request health check of a persistent
+        # connection polls its socket instead of sending SELECT 1 (config/db/base.py).
+        engine="config.db",
     )
 }
 # Client-side binding (Django's default) must stay: pgtrigger.ignore prepends a set_config().
@@ -127,6 +130,11 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+
+# gunicorn serves `make run` too: in DEBUG, whitenoise serves the apps' static files straight
+# from their folders (no collectstatic), as runserver did.
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
 
 LOGIN_URL = "orders:login"
 LOGIN_REDIRECT_URL = "catalog:home"
@@ -202,7 +210,7 @@ PROJECTION_LAG_WARNING_SECONDS = float(os.environ.get("PROJECTION_LAG_WARNING_SE
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header makes "not logged in" a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "config.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
