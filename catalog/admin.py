@@ -109,7 +109,7 @@ class ProductAdmin(CommandAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [] if obj is None else ["sku", "stock", "active", "version"]
 
-    @admin.action(description="Discontinue selected products")
+    @admin.action(description="Discontinue selected products", permissions=["change"])
     def discontinue(self, request, queryset):
         self.run_per_object(
             request,
@@ -118,7 +118,7 @@ class ProductAdmin(CommandAdmin):
             lambda product: product.sku,
         )
 
-    @admin.action(description="Reactivate selected products")
+    @admin.action(description="Reactivate selected products", permissions=["change"])
     def reactivate(self, request, queryset):
         self.run_per_object(
             request,

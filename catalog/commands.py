@@ -21,10 +21,15 @@ from config.commands import (
     clean_money,
     clean_text,
     raise_if_errors,
-    require_staff,
+    require_permission,
 )
 from config.errors import NotFound, ValidationFailed
 from readmodels.eventlog import record
+
+# The Django permission each command needs (config.commands.require_permission).
+ADD_CATEGORY = "catalog.add_category"
+ADD_PRODUCT = "catalog.add_product"
+CHANGE_PRODUCT = "catalog.change_product"
 
 MAX_RESTOCK = 100_000
 MAX_STOCK = 100_000_000
@@ -59,7 +64,7 @@ def _result(product: Product, token) -> CommandResult:
 
 
 def create_category(*, actor, name: str, slug: str | None = None) -> CommandResult:
-    require_staff(actor)
+    require_permission(actor, ADD_CATEGORY)
     errors: dict = {}
     name = clean_text(errors, "name", name, max_length=100)
     slug = slugify(slug or name)
@@ -91,7 +96,7 @@ def create_product(
     description: str = "",
     stock=0,
 ) -> CommandResult:
-    require_staff(actor)
+    require_permission(actor, ADD_PRODUCT)
     errors: dict = {}
     sku = str(sku or "").strip()
     if not re.fullmatch(SKU_PATTERN, sku):
@@ -144,7 +149,7 @@ def update_product_details(
     expected_version: int | None = None,
 ) -> CommandResult:
     """Change any of name, description and category; fields left as None stay as they are."""
-    require_staff(actor)
+    require_permission(actor, CHANGE_PRODUCT)
     errors: dict = {}
     wanted = {}
     if name is not None:
@@ -194,7 +199,7 @@ def change_price(
     expected_version: int | None = None,
 ) -> CommandResult:
     """A cut of more than half in one change is usually a typo, so it needs `confirm_large_cut`."""
-    require_staff(actor)
+    require_permission(actor, CHANGE_PRODUCT)
     errors: dict = {}
     new_price = clean_money(errors, "price", price, maximum=MAX_PRICE)
     raise_if_errors(errors)
@@ -232,7 +237,7 @@ def restock(
     *, actor, sku: str, quantity, reason: str, expected_version: int | None = None
 ) -> CommandResult:
     """Staff add stock to a product, saying why (a delivery, a return, a count)."""
-    require_staff(actor)
+    require_permission(actor, CHANGE_PRODUCT)
     errors: dict = {}
     quantity = clean_int(errors, "quantity", quantity, low=1, high=MAX_RESTOCK)
     reason = clean_text(errors, "reason", reason, max_length=200)
@@ -274,7 +279,7 @@ def reactivate_product(*, actor, sku: str, expected_version: int | None = None) 
 
 
 def _set_active(*, actor, sku: str, active: bool, expected_version: int | None) -> CommandResult:
-    require_staff(actor)
+    require_permission(actor, CHANGE_PRODUCT)
     with transaction.atomic():
         product = _lock_product(sku)
         check_expected_version(product.version, expected_version, what="product")
