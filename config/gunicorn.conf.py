@@ -16,6 +16,9 @@ keepalive = 5
 timeout = 30
 graceful_timeout = 10
 accesslog = "-"
+# gunicorn's control socket has one default path per user: two servers on a machine (or the
+# tests' own) would fight over it, and nothing here uses it.
+control_socket_disable = True
 reload = os.environ.get("WEB_RELOAD", "").strip().lower() in {"1", "true", "yes", "on"}
 
 if int(os.environ.get("WAIT_SLOTS", "4")) >= threads:
