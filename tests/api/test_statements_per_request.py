@@ -4,6 +4,8 @@ counts BEGIN and COMMIT too: each is a round trip.
 
 When a number here changes on purpose, update it and say why in the commit."""
 
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -139,3 +141,25 @@ def test_a_query_after_a_token_already_reached_costs_one_statement_more(shop):
     )
     assert response.status_code == 200
     assert len(waited) == len(plain) + 1, waited
+
+
+def test_pages(shop, client):
+    """The shopper's pages, logged in with a session as shoppers are."""
+    client.force_login(shop["customer_user"])
+    for sku in shop["skus"]:
+        client.post(f"/cart/add/{sku}/", {"quantity": 1})
+    _, home = statements(lambda: client.get("/"))
+    _, product = statements(lambda: client.get(f"/products/{shop['skus'][0]}/"))
+    cart = client.get("/cart/").content.decode()
+    key = re.search(r'name="idempotency_key" value="([0-9a-f]+)"', cart)[1]
+    response, checkout = statements(lambda: client.post("/checkout/", {"idempotency_key": key}))
+    assert response.status_code == 302, response.content
+    counts = {"home": len(home), "product": len(product), "checkout": len(checkout)}
+    # home: categories, product count, session, user, products; product: the product,
+    # session, user; checkout: session, user, customer, then place_order (BEGIN, the key,
+    # products locked, the key again after the locks, order, lines, stock, event, COMMIT), and
+    # the emptied cart saved in the session (BEGIN, UPDATE, COMMIT).
+    assert counts == EXPECTED_PAGE_QUERIES, (counts, checkout)
+
+
+EXPECTED_PAGE_QUERIES = {"home": 5, "product": 3, "checkout": 15}

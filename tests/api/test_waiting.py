@@ -97,3 +97,19 @@ def test_wait_zero_never_waits(unreached):
     with CaptureQueriesContext(connection) as queries:
         assert get(client, unreached, 0).status_code == 202
     assert polls(queries) == 1
+
+
+def test_with_the_cache_unreachable_the_wait_still_works(unreached, settings, tmp_path):
+    """Caused for real: the cache points at a socket nobody listens on. The budget cannot be
+    counted, so the wait is allowed (the per-process slots still bound it)."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"unix://{tmp_path / 'nobody.sock'}",
+        }
+    }
+    with CaptureQueriesContext(connection) as queries:
+        assert consistency.wait_as("anon:10.0.0.1", unreached, None, 0.2) is False
+    assert polls(queries) > 2  # it waited
+    engine.run_all()
+    assert consistency.wait_as("anon:10.0.0.1", unreached, None, 0.2) is True

@@ -232,3 +232,24 @@ def test_a_checkpoint_left_by_a_removed_projection_shows_and_is_skipped(admin_cl
         )
         assert done.status_code == 200
         assert "Skipped gone_summary: no longer a projection." in done.content.decode()
+
+
+def test_retrying_dead_letters_of_a_removed_projection_is_skipped(admin_client, make_product):
+    from readmodels.models import DeadLetter
+
+    make_product("A-1")
+    letter = DeadLetter.objects.create(
+        projection="gone_summary",
+        event=DomainEvent.objects.latest("id"),
+        status=DeadLetter.Status.DEAD,
+        error="old",
+    )
+    done = admin_client.post(
+        "/admin/readmodels/deadletter/",
+        {"action": "retry", "_selected_action": [letter.pk]},
+        follow=True,
+    )
+    assert done.status_code == 200
+    assert "Skipped gone_summary: no longer a projection." in done.content.decode()
+    letter.refresh_from_db()
+    assert letter.status == DeadLetter.Status.DEAD
