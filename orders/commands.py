@@ -188,12 +188,21 @@ def place_order(
             if idempotency_key and (original := _order_with_key(customer, idempotency_key)):
                 return _replay(original, digest)
             products = _lock_products(quantities)
-            # A double-clicked checkout: the first request may have committed while this one
-            # waited for the product locks. Its order is the answer, not a stock check against
-            # the units it just took. (A statement after the lock sees that commit.)
-            if idempotency_key and (original := _order_with_key(customer, idempotency_key)):
+            try:
+                return _place(actor, customer, products, quantities, idempotency_key, digest)
+            except Conflict as refusal:
+                # A double-clicked checkout: the first request may have committed while this
+                # one waited for the product locks, taking the last units. Its order is the
+                # answer, not "not enough stock". (A statement after the lock sees that commit;
+                # when the stock suffices for both, the unique key below decides instead.)
+                original = (
+                    _order_with_key(customer, idempotency_key)
+                    if refusal.code == "insufficient_stock" and idempotency_key
+                    else None
+                )
+                if original is None:
+                    raise
                 return _replay(original, digest)
-            return _place(actor, customer, products, quantities, idempotency_key, digest)
     except IntegrityError as error:
         # Two requests with one key raced; the unique constraint let the first one win.
         constraint = getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)

@@ -157,9 +157,9 @@ def test_pages(shop, client):
     counts = {"home": len(home), "product": len(product), "checkout": len(checkout)}
     # home: categories, product count, session, user, products; product: the product,
     # session, user; checkout: session, user, customer, then place_order (BEGIN, the key,
-    # products locked, the key again after the locks, order, lines, stock, event, COMMIT), and
+    # products locked, order, lines, stock, event, COMMIT), and
     # the emptied cart saved in the session (BEGIN, UPDATE, COMMIT).
     assert counts == EXPECTED_PAGE_QUERIES, (counts, checkout)
 
 
-EXPECTED_PAGE_QUERIES = {"home": 5, "product": 3, "checkout": 15}
+EXPECTED_PAGE_QUERIES = {"home": 5, "product": 3, "checkout": 14}
