@@ -89,7 +89,7 @@ def wait_as(
     if timeout <= 0 or not slots.acquire(blocking=False):
         return False
     try:
-        key = f"wait-budget:{client}:{int(time.time() // 60)}"
+        key = f"wait-budget:{client}:{budget_window()}"
         granted = _take_budget(key, timeout)
         if granted <= 0:
             return False
@@ -99,6 +99,11 @@ def wait_as(
         return reached
     finally:
         slots.release()
+
+
+def budget_window() -> int:
+    """The minute a wait's budget is counted in."""
+    return int(time.time() // 60)
 
 
 def _take_budget(key: str, wanted: float) -> float:

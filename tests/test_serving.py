@@ -16,6 +16,7 @@ from django.core.cache import cache
 from django.db import connection
 
 from config.devservices import BASE_DIR, web_command
+from readmodels import consistency
 from readmodels.eventlog import position_of
 from readmodels.models import DomainEvent
 from tests.conftest import wait_until
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def budget_spent(client: str) -> int:
-    minute = int(time.time() // 60)
+    minute = consistency.budget_window()
     keys = [f"wait-budget:{client}:{m}" for m in (minute - 1, minute)]
     return sum(cache.get(key) or 0 for key in keys)
 
