@@ -20,4 +20,5 @@ USER shop
 ENV PROMETHEUS_MULTIPROC_DIR=/app/metrics
 
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# Workers, threads and the rest: config/gunicorn.conf.py (WEB_WORKERS, WEB_THREADS).
+CMD ["gunicorn", "--config", "config/gunicorn.conf.py", "config.wsgi"]

@@ -13,9 +13,10 @@ $(INSTALLED): pyproject.toml
 	touch $(INSTALLED)
 
 # Embedded Postgres + Redis under .devdata/ (unless DATABASE_URL/REDIS_URL are set), migrate,
-# demo data, then web + worker + beat in the foreground. Ctrl-C stops everything.
+# demo data, then web (gunicorn, threaded workers) + worker + beat in the foreground. Ctrl-C stops
+# everything. `make run RELOAD=1` restarts the web workers when the code changes.
 run: $(INSTALLED)
-	$(PY) -m config.devservices run
+	$(PY) -m config.devservices run $(if $(RELOAD),--reload)
 
 # The whole suite against throwaway embedded services (or DATABASE_URL/REDIS_URL), then ruff.
 test: $(INSTALLED)

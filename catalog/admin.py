@@ -116,7 +116,7 @@ class ProductAdmin(CommandAdmin):
         url = reverse("staff:product-history", args=[product.sku])
         return format_html('<a href="{}">Price and stock over time, and who changed them</a>', url)
 
-    @admin.action(description="Discontinue selected products")
+    @admin.action(description="Discontinue selected products", permissions=["change"])
     def discontinue(self, request, queryset):
         self.run_per_object(
             request,
@@ -125,7 +125,7 @@ class ProductAdmin(CommandAdmin):
             lambda product: product.sku,
         )
 
-    @admin.action(description="Reactivate selected products")
+    @admin.action(description="Reactivate selected products", permissions=["change"])
     def reactivate(self, request, queryset):
         self.run_per_object(
             request,

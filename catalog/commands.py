@@ -22,10 +22,15 @@ from config.commands import (
     clean_text,
     command,
     raise_if_errors,
-    require_staff,
+    require_permission,
 )
 from config.errors import NotFound, ValidationFailed
 from readmodels.eventlog import record
+
+# The Django permission each command needs (config.commands.require_permission).
+ADD_CATEGORY = "catalog.add_category"
+ADD_PRODUCT = "catalog.add_product"
+CHANGE_PRODUCT = "catalog.change_product"
 
 MAX_RESTOCK = 100_000
 MAX_STOCK = 100_000_000
@@ -61,7 +66,7 @@ def _result(product: Product, token) -> CommandResult:
 
 @command
 def create_category(*, actor, name: str, slug: str | None = None) -> CommandResult:
-    require_staff(actor)
+    require_permission(actor, ADD_CATEGORY)
     errors: dict = {}
     name = clean_text(errors, "name", name, max_length=100)
     slug = slugify(slug or name)
@@ -94,7 +99,7 @@ def create_product(
     description: str = "",
     stock=0,
 ) -> CommandResult:
-    require_staff(actor)
+    require_permission(actor, ADD_PRODUCT)
     errors: dict = {}
     sku = str(sku or "").strip()
     if not re.fullmatch(SKU_PATTERN, sku):
@@ -148,7 +153,7 @@ def update_product_details(
     expected_version: int | None = None,
 ) -> CommandResult:
     """Change any of name, description and category; fields left as None stay as they are."""
-    require_staff(actor)
+    require_permission(actor, CHANGE_PRODUCT)
     errors: dict = {}
     wanted = {}
     if name is not None:
@@ -199,7 +204,7 @@ def change_price(
     expected_version: int | None = None,
 ) -> CommandResult:
     """A cut of more than half in one change is usually a typo, so it needs `confirm_large_cut`."""
-    require_staff(actor)
+    require_permission(actor, CHANGE_PRODUCT)
     errors: dict = {}
     new_price = clean_money(errors, "price", price, maximum=MAX_PRICE)
     raise_if_errors(errors)
@@ -238,7 +243,7 @@ def restock(
     *, actor, sku: str, quantity, reason: str, expected_version: int | None = None
 ) -> CommandResult:
     """Staff add stock to a product, saying why (a delivery, a return, a count)."""
-    require_staff(actor)
+    require_permission(actor, CHANGE_PRODUCT)
     errors: dict = {}
     quantity = clean_int(errors, "quantity", quantity, low=1, high=MAX_RESTOCK)
     reason = clean_text(errors, "reason", reason, max_length=200)
@@ -282,7 +287,7 @@ def reactivate_product(*, actor, sku: str, expected_version: int | None = None) 
 
 
 def _set_active(*, actor, sku: str, active: bool, expected_version: int | None) -> CommandResult:
-    require_staff(actor)
+    require_permission(actor, CHANGE_PRODUCT)
     with transaction.atomic():
         product = _lock_product(sku)
         check_expected_version(product.version, expected_version, what="product")

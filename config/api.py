@@ -12,11 +12,9 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
-from datetime import timedelta
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.db import transaction
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -28,13 +26,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from config import idempotency
 from config.commands import CommandResult
-from config.errors import Conflict, DomainError
-from readmodels.consistency import wait_for
+from config.errors import DomainError
+from readmodels import consistency
 from readmodels.eventlog import Position
-from readmodels.models import IdempotentRequest, ProjectionCheckpoint
+from readmodels.models import ProjectionCheckpoint
 
-IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
 MAX_WAIT_MS = 5000
 
 
@@ -93,7 +91,7 @@ def error_responses(*statuses: int) -> dict:
         401: "Not authenticated",
         403: "Not allowed",
         404: "Not found (another customer's order looks the same)",
-        409: "Version conflict, illegal status change, or a request with this key still running",
+        409: "Version conflict, illegal status change, or too little stock",
         415: "The body is not JSON, form data or multipart (or has no Content-Type)",
         422: "Idempotency-Key reused with a different body",
         429: "Throttled",
@@ -102,6 +100,13 @@ def error_responses(*statuses: int) -> dict:
 
 
 # --- commands ---
+
+
+def client_scope(request) -> str:
+    """Who is asking, for per-client state (idempotency keys, wait budgets)."""
+    if request.user.is_authenticated:
+        return f"user:{request.user.pk}"
+    return f"anon:{request.META.get('REMOTE_ADDR', '')}"
 
 
 class CommandOut(serializers.Serializer):
@@ -197,66 +202,29 @@ class CommandView(APIView):
             raise exceptions.ValidationError(
                 {"Idempotency-Key": ["Use 1 to 255 printable characters."]}
             )
-        scope = (
-            f"user:{request.user.pk}"
-            if request.user.is_authenticated
-            else f"anon:{request.META.get('REMOTE_ADDR', '')}"
-        )
+        scope = client_scope(request)
         body = json.dumps(request.data, sort_keys=True, default=str)
         fingerprint = hashlib.sha256(
             f"{request.method} {request.path}\n{body}".encode()
         ).hexdigest()
-        record = self._claim(scope, key, fingerprint)
-        if record.response_status is not None:
-            return Response(
-                record.response_body, status=record.response_status, headers=record.response_headers
+        # One transaction for the claim, the command and the stored response: the command's
+        # own atomic() becomes a savepoint, so a refusal (DomainError) is stored and replayed,
+        # while any other exception rolls everything back and leaves the key free.
+        with transaction.atomic():
+            claimed = idempotency.claim(scope=scope, key=key, fingerprint=fingerprint)
+            if claimed.id is None:
+                return Response(claimed.body, status=claimed.status, headers=claimed.headers)
+            try:
+                response = run()
+            except DomainError as error:
+                response = exception_handler(error, {})
+            idempotency.store(
+                claimed,
+                status=response.status_code,
+                body=response.data,
+                headers={h: response[h] for h in self.replayed_headers if h in response},
             )
-        try:
-            response = run()
-        except DomainError as error:
-            response = exception_handler(error, {})
-        except BaseException:
-            record.delete()  # nothing was done: let a retry run it
-            raise
-        record.response_status = response.status_code
-        record.response_body = response.data
-        record.response_headers = {h: response[h] for h in self.replayed_headers if h in response}
-        record.save(update_fields=["response_status", "response_body", "response_headers"])
         return response
-
-    @staticmethod
-    def _claim(scope: str, key: str, fingerprint: str) -> IdempotentRequest:
-        """The record for this key: a new one (committed at once, so a concurrent retry sees
-        it running), or the earlier one when it matches."""
-        IdempotentRequest.objects.filter(
-            scope=scope, key=key, created_at__lt=timezone.now() - IDEMPOTENCY_KEY_TTL
-        ).delete()
-        try:
-            with transaction.atomic():
-                return IdempotentRequest.objects.create(
-                    scope=scope, key=key, fingerprint=fingerprint
-                )
-        except IntegrityError:
-            record = IdempotentRequest.objects.get(scope=scope, key=key)
-        if record.fingerprint != fingerprint:
-            raise IdempotencyKeyReused()
-        if record.response_status is None:
-            raise Conflict(
-                "A request with this Idempotency-Key is still running; retry shortly.",
-                code="request_in_progress",
-            )
-        return record
-
-
-class IdempotencyKeyReused(DomainError):
-    http_status = 422
-    default_code = "idempotency_key_reused"
-
-    def __init__(self):
-        super().__init__(
-            "This Idempotency-Key was used with a different request body.",
-            fields={"Idempotency-Key": "Use a new key for a new request."},
-        )
 
 
 # --- queries ---
@@ -282,7 +250,9 @@ CONSISTENCY_PARAMETERS = [
     OpenApiParameter(
         "wait",
         {"type": "integer", "minimum": 0, "maximum": MAX_WAIT_MS, "default": 0},
-        description="Milliseconds to wait for `after`.",
+        description="Milliseconds to wait for `after`. Waiting is bounded per client (a budget "
+        "per minute) and per server; past either the answer is 202 at once. A token ahead of "
+        "the event log is 400.",
     ),
 ]
 PROCESSING = OpenApiResponse(
@@ -314,9 +284,7 @@ class QueryView(APIView):
         params = ConsistencyParams(data=request.query_params)
         params.is_valid(raise_exception=True)
         after = params.validated_data.get("after")
-        if after is not None and not wait_for(
-            after, self.projections, timeout=params.validated_data["wait"] / 1000
-        ):
+        if after is not None and not self._reached(request, after, params.validated_data["wait"]):
             return Response(
                 {"status": "processing", "consistency_token": str(after)},
                 status=status.HTTP_202_ACCEPTED,
@@ -332,6 +300,17 @@ class QueryView(APIView):
 
     def read(self, request, *args, **kwargs) -> Response:
         raise NotImplementedError
+
+    def _reached(self, request, after: Position, wait_ms: int) -> bool:
+        """Whether the projections read here have passed `after`, waiting up to `wait_ms`
+        within the client's budget (readmodels.consistency)."""
+        if consistency.has_passed(after, self.projections):
+            return True
+        if consistency.beyond_head(after):
+            raise exceptions.ValidationError(
+                {"after": ["No command handed out this token: it is ahead of the event log."]}
+            )
+        return consistency.wait_as(client_scope(request), after, self.projections, wait_ms / 1000)
 
     def _etag(self, request) -> str:
         positions = ProjectionCheckpoint.objects.filter(name__in=self.projections).order_by("name")

@@ -81,6 +81,19 @@ def require_staff(actor) -> None:
         raise PermissionDenied("Only staff can do this.", code="staff_only")
 
 
+def require_permission(actor, permission: str) -> None:
+    """Staff holding the Django `permission` ("app_label.codename", directly, through a group,
+    or as superuser). Checked here, in the command, so the API, the pages and the admin
+    (whose actions only call commands) can never disagree about who may do what."""
+    require_staff(actor)
+    if not actor.has_perm(permission):
+        raise PermissionDenied(
+            f"Your account lacks the {permission} permission needed for this.",
+            code="missing_permission",
+            fields={"permission": permission},
+        )
+
+
 def check_expected_version(current: int, expected: int | None, *, what: str) -> None:
     """`expected` is the version the caller last saw; a mismatch means someone changed it since."""
     if expected is not None and expected != current:

@@ -171,17 +171,28 @@ def _stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
-def run() -> int:
-    """`make run`: services, migrations, demo data, then web + worker + beat until Ctrl-C."""
+def web_command(*, bind: str, reload: bool = False) -> list[str]:
+    """gunicorn with threaded workers, configured by config/gunicorn.conf.py as in docker."""
+    command = [
+        sys.executable, "-m", "gunicorn", "--config", str(BASE_DIR / "config" / "gunicorn.conf.py"),
+        "--bind", bind, "config.wsgi",
+    ]  # fmt: skip
+    return [*command, "--reload"] if reload else command
+
+
+def run(*, reload: bool = False) -> int:
+    """`make run`: services, migrations, demo data, then web + worker + beat until Ctrl-C.
+    `reload` restarts the web workers when the code changes (development)."""
     _stop_on_sigterm()
     with services(DEVDATA, for_tests=False) as service_env:
         env = {**os.environ, "DEBUG": os.environ.get("DEBUG", "1"), **service_env}
         _manage("migrate", "--no-input", env=env)
-        _manage("load_demo_data", env=env)
+        if env["DEBUG"].strip().lower() in {"1", "true", "yes", "on"}:
+            _manage("load_demo_data", env=env)  # it refuses with DEBUG off: published logins
         celery = [sys.executable, "-m", "celery", "-A", "config"]
         DEVDATA.mkdir(exist_ok=True)
         commands = {
-            "web": [sys.executable, "manage.py", "runserver", "127.0.0.1:8000", "--noreload"],
+            "web": web_command(bind="127.0.0.1:8000", reload=reload),
             "worker": [*celery, "worker", "--loglevel=INFO", "--concurrency=2"],
             "beat": [
                 *celery, "beat", "--loglevel=INFO",
@@ -232,13 +243,16 @@ def throwaway(command: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m config.devservices")
     sub = parser.add_subparsers(dest="mode", required=True)
-    sub.add_parser("run", help="serve the shop with web, worker and beat")
+    run_parser = sub.add_parser("run", help="serve the shop with web, worker and beat")
+    run_parser.add_argument(
+        "--reload", action="store_true", help="restart the web workers when the code changes"
+    )
     throwaway_parser = sub.add_parser("throwaway", help="run a command against fresh services")
     throwaway_parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     if args.mode == "run":
-        return run()
+        return run(reload=args.reload)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         parser.error("throwaway needs a command after --")

@@ -106,6 +106,9 @@ DATABASES = {
         os.environ.get("DATABASE_URL", default_database_url),
         conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
         conn_health_checks=True,
+        # Django's backend, except that the per-request health check of a persistent
+        # connection polls its socket instead of sending SELECT 1 (config/db/base.py).
+        engine="config.db",
     )
 }
 # Client-side binding (Django's default) must stay: pgtrigger.ignore prepends a set_config().
@@ -140,6 +143,10 @@ STORAGES = {
 
 # A refused form (no or stale CSRF token) gets the shop's 403 page with what to do next.
 CSRF_FAILURE_VIEW = "config.error_pages.csrf_failure"
+# gunicorn serves `make run` too: in DEBUG, whitenoise serves the apps' static files straight
+# from their folders (no collectstatic), as runserver did.
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
 
 LOGIN_URL = "orders:login"
 LOGIN_REDIRECT_URL = "catalog:home"
@@ -190,6 +197,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "readmodels.tasks.run_projections",
         "schedule": timedelta(seconds=float(os.environ.get("PROJECTION_SWEEP_SECONDS", "5"))),
         "options": {"expires": 30},
+    },
+    "purge-expired": {
+        "task": "config.tasks.purge_expired",
+        "schedule": timedelta(hours=1),
+        "options": {"expires": 600},
     },
 }
 
@@ -242,7 +254,7 @@ ALERT_HORIZON_HELD_SECONDS = 60
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header makes "not logged in" a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "config.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
@@ -268,3 +280,15 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {"OrderStatusEnum": "orders.models.OrderStatus"},
 }
+
+# --- Idempotency-Key store (config.idempotency) ---
+# A keyed request's transaction may sit idle this long before Postgres ends it and frees the
+# key for a retry (a request hung while holding its key). Keep it above the slowest command.
+IDEMPOTENCY_LEASE_SECONDS = float(os.environ.get("IDEMPOTENCY_LEASE_SECONDS", "30"))
+
+# --- Read your writes (?after=TOKEN&wait=MS; readmodels.consistency) ---
+# Each web process lets at most WAIT_SLOTS requests wait at once (keep it below the threads per
+# process, so other requests always find a free thread); each client may wait this many
+# milliseconds per minute in all. A wait beyond either answers 202 at once.
+WAIT_SLOTS = int(os.environ.get("WAIT_SLOTS", "4"))
+WAIT_BUDGET_MS_PER_MINUTE = int(os.environ.get("WAIT_BUDGET_MS_PER_MINUTE", "20000"))

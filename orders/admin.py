@@ -80,6 +80,10 @@ class OrderAdmin(CommandAdmin):
         )
         return format_html('<a href="{}">Its events in the audit trail</a>', url)
 
+    def has_move_on_permission(self, request) -> bool:
+        # Only offered to who the commands accept; the commands check it again.
+        return request.user.has_perm(commands.CHANGE_ORDER)
+
     def _with_input(self, request, queryset, form_class, title, run):
         """Actions that need input (a tracking number, a reason) ask for it on a page of their
         own, then run the command for each order."""
@@ -101,7 +105,7 @@ class OrderAdmin(CommandAdmin):
             },
         )
 
-    @admin.action(description="Ship selected orders")
+    @admin.action(description="Ship selected orders", permissions=["move_on"])
     def ship(self, request, queryset):
         return self._with_input(
             request,
@@ -113,7 +117,7 @@ class OrderAdmin(CommandAdmin):
             ),
         )
 
-    @admin.action(description="Mark selected orders delivered")
+    @admin.action(description="Mark selected orders delivered", permissions=["move_on"])
     def deliver(self, request, queryset):
         self.run_per_object(
             request,
@@ -122,7 +126,7 @@ class OrderAdmin(CommandAdmin):
             str,
         )
 
-    @admin.action(description="Cancel selected orders")
+    @admin.action(description="Cancel selected orders", permissions=["move_on"])
     def cancel(self, request, queryset):
         return self._with_input(
             request,

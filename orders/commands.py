@@ -17,7 +17,7 @@ from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from catalog.models import Product
@@ -29,7 +29,7 @@ from config.commands import (
     clean_text,
     command,
     raise_if_errors,
-    require_staff,
+    require_permission,
 )
 from config.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from orders import events
@@ -37,9 +37,16 @@ from orders.models import ORDER_TRANSITIONS, Customer, Order, OrderLine, OrderSt
 from readmodels.eventlog import Position, position_of, record
 from readmodels.models import DomainEvent
 
+# Staff move orders on (ship, deliver, cancel) with this Django permission.
+CHANGE_ORDER = "orders.change_order"
+
+# One consistent set of limits: every order can be paid (its total is at most the largest
+# payment), and every summary column holds whatever valid orders add up to (an order's total
+# fits OrderSummary.total; sums of totals fit readmodels.models.SUM_OF_MONEY_DIGITS).
 MAX_LINES = 50
 MAX_QUANTITY = 1000
-MAX_PAYMENT = Decimal(100_000_000)
+MAX_ORDER_TOTAL = Decimal(100_000_000)
+MAX_PAYMENT = MAX_ORDER_TOTAL
 IDEMPOTENCY_CONSTRAINT = "one_order_per_idempotency_key"
 USERNAME_TAKEN = "This username is taken."
 
@@ -202,7 +209,22 @@ def place_order(
         with transaction.atomic():
             if idempotency_key and (original := _order_with_key(customer, idempotency_key)):
                 return _replay(original, digest)
-            return _place(actor, customer, quantities, idempotency_key, digest)
+            products = _lock_products(quantities)
+            try:
+                return _place(actor, customer, products, quantities, idempotency_key, digest)
+            except Conflict as refusal:
+                # A double-clicked checkout: the first request may have committed while this
+                # one waited for the product locks, taking the last units. Its order is the
+                # answer, not "not enough stock". (A statement after the lock sees that commit;
+                # when the stock suffices for both, the unique key below decides instead.)
+                original = (
+                    _order_with_key(customer, idempotency_key)
+                    if refusal.code == "insufficient_stock" and idempotency_key
+                    else None
+                )
+                if original is None:
+                    raise
+                return _replay(original, digest)
     except IntegrityError as error:
         # Two requests with one key raced; the unique constraint let the first one win.
         constraint = getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
@@ -215,12 +237,27 @@ def _order_with_key(customer: Customer, key: str) -> Order | None:
     return Order.objects.filter(customer=customer, idempotency_key=key).first()
 
 
-def _place(
-    actor, customer: Customer, quantities: dict[str, int], key: str | None, digest: str
-) -> CommandResult:
+def _lock_products(quantities: Mapping[str, int]) -> list[Product]:
     # Locking in id order means two orders sharing products queue up instead of deadlocking,
     # and the stock we check is the stock we decrement: no oversell.
-    products = list(Product.objects.select_for_update().filter(sku__in=quantities).order_by("id"))
+    return list(Product.objects.select_for_update().filter(sku__in=quantities).order_by("id"))
+
+
+def _change_stock(changes: Mapping[int, int]) -> None:
+    """Add `changes[product_id]` (negative to take) to each product's stock in one UPDATE."""
+    Product.objects.filter(pk__in=changes).update(
+        stock=F("stock") + Case(*(When(pk=pk, then=Value(delta)) for pk, delta in changes.items()))
+    )
+
+
+def _place(
+    actor,
+    customer: Customer,
+    products: list[Product],
+    quantities: dict[str, int],
+    key: str | None,
+    digest: str,
+) -> CommandResult:
     found = {product.sku: product for product in products}
     unknown = [sku for sku in quantities if sku not in found]
     if unknown:
@@ -253,6 +290,13 @@ def _place(
             },
         )
     total = sum((product.price * quantities[product.sku] for product in products), Decimal(0))
+    if total > MAX_ORDER_TOTAL:
+        raise ValidationFailed(
+            f"An order can total at most {MAX_ORDER_TOTAL:,} {products[0].currency}; "
+            f"this one is {total:,}. Split it into smaller orders.",
+            code="order_too_large",
+            fields={"lines": f"At most {MAX_ORDER_TOTAL:,} in one order."},
+        )
     order = Order.objects.create(
         customer=customer,
         total=total,
@@ -271,8 +315,7 @@ def _place(
         )
         for product in products
     )
-    for product in products:
-        Product.objects.filter(pk=product.pk).update(stock=F("stock") - quantities[product.sku])
+    _change_stock({product.pk: -quantities[product.sku] for product in products})
     token = record(
         events.OrderPlaced(
             order_id=order.pk,
@@ -338,7 +381,8 @@ def pay_order(
     *, actor, order_id, amount, payment_reference: str, expected_version: int | None = None
 ) -> CommandResult:
     """The owner pays the exact total. Repeating a payment with the same reference is a safe
-    retry that returns the first result; another reference for a paid order is a conflict."""
+    retry that returns the first result; another reference for a paid order is a conflict, and
+    so is any payment once staff have cancelled the paid order."""
     customer = _require_customer(actor)
     errors: dict = {}
     amount = clean_money(errors, "amount", amount, maximum=MAX_PAYMENT)
@@ -347,6 +391,15 @@ def pay_order(
     with transaction.atomic():
         order = _lock_order(order_id, visible_to=customer)
         if order.payment_reference:
+            if order.status == OrderStatus.CANCELLED:
+                # A retry must not report success for an order staff have since cancelled:
+                # the client would go on believing it is paid and on its way.
+                raise Conflict(
+                    f"Order {order.pk} was paid and then cancelled by our staff; "
+                    "the payment is refunded.",
+                    code="order_cancelled",
+                    fields={"status": "The order is cancelled."},
+                )
             if order.payment_reference != payment_reference:
                 raise Conflict(
                     f"Order {order.pk} is already paid (reference {order.payment_reference}).",
@@ -381,7 +434,7 @@ def ship_order(
     *, actor, order_id, tracking_number: str, expected_version: int | None = None
 ) -> CommandResult:
     """Staff ship a paid order with its tracking number."""
-    require_staff(actor)
+    require_permission(actor, CHANGE_ORDER)
     errors: dict = {}
     tracking_number = clean_text(errors, "tracking_number", tracking_number, max_length=64)
     raise_if_errors(errors)
@@ -401,7 +454,7 @@ def ship_order(
 @command
 def deliver_order(*, actor, order_id, expected_version: int | None = None) -> CommandResult:
     """Staff mark a shipped order as delivered."""
-    require_staff(actor)
+    require_permission(actor, CHANGE_ORDER)
     with transaction.atomic():
         order = _lock_order(order_id)
         check_expected_version(order.version, expected_version, what="order")
@@ -422,6 +475,8 @@ def cancel_order(
     way every line's stock goes back on the shelf."""
     if actor is None or not actor.is_authenticated:
         raise PermissionDenied("Please log in to do this.", code="not_authenticated")
+    if actor.is_staff:
+        require_permission(actor, CHANGE_ORDER)
     customer = None if actor.is_staff else _require_customer(actor)
     errors: dict = {}
     reason = clean_text(errors, "reason", reason, max_length=500)
@@ -440,8 +495,7 @@ def cancel_order(
             pk__in=[line.product_id for line in lines]
         )
         list(products.order_by("id"))  # take the row locks in id order before changing stock
-        for line in lines:
-            Product.objects.filter(pk=line.product_id).update(stock=F("stock") + line.quantity)
+        _change_stock({line.product_id: line.quantity for line in lines})
         previous_status = order.status
         return _transition(
             order,

@@ -86,9 +86,7 @@ def _actor_shown(actor: dict, *, viewer_is_staff: bool) -> str | None:
     return actor.get("username")
 
 
-def order_history(
-    *, order_id: int, viewer, as_of: datetime | None = None
-) -> list[TimelineEntry]:
+def order_history(*, order_id: int, viewer, as_of: datetime | None = None) -> list[TimelineEntry]:
     """The order's events, oldest first, straight from the event log; with `as_of`, only those
     that had happened by then, so the last entry's status is the order's status at that time.
     Who acted is shown as the viewer may see it: staff see names, a customer sees "shop staff"

@@ -20,7 +20,24 @@ from readmodels.models import (
     ProductSummary,
     ProjectionCheckpoint,
 )
+from readmodels.projections import PROJECTIONS
 from readmodels.tasks import rebuild_projections
+
+NOT_A_PROJECTION = "no longer a projection"
+
+
+def _known(modeladmin, request, names) -> list[str]:
+    """The names that are still projections; a checkpoint or letter left by a projection
+    removed from the code is reported, not passed on (the engine refuses unknown names)."""
+    names = sorted(set(names))
+    gone = [name for name in names if name not in PROJECTIONS]
+    if gone:
+        modeladmin.message_user(
+            request,
+            f"Skipped {', '.join(gone)}: no longer a projection.",
+            level=messages.WARNING,
+        )
+    return [name for name in names if name in PROJECTIONS]
 
 
 def _pretty_json(value) -> str:
@@ -130,7 +147,9 @@ class DeadLetterAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Retry the dead letters of the selected letters' projections")
     def retry(self, request, queryset):
-        names = sorted(set(queryset.values_list("projection", flat=True)))
+        names = _known(self, request, queryset.values_list("projection", flat=True))
+        if not names:
+            return
         resolved, failing = engine.replay_dead_letters(names)
         self.message_user(request, f"Retried {', '.join(names)}: {resolved} resolved.")
         if failing:
@@ -154,21 +173,28 @@ class ProjectionAdmin(ReadOnlyAdmin):
         return super().changelist_view(request, extra_context)
 
     def _status(self, checkpoint):
-        return self._statuses.by_name[checkpoint.name]
+        # None for the checkpoint of a projection no longer in the code: its row stays (the
+        # admin is read-only) and shows as such instead of failing the whole page.
+        return self._statuses.by_name.get(checkpoint.name)
 
     def position(self, checkpoint):
-        return self._status(checkpoint).position
+        status = self._status(checkpoint)
+        return status.position if status else f"{checkpoint.txid}-{checkpoint.event_id}"
 
     def events_behind(self, checkpoint):
-        return self._status(checkpoint).events_behind
+        status = self._status(checkpoint)
+        return status.events_behind if status else NOT_A_PROJECTION
 
     def seconds_behind(self, checkpoint):
         status = self._status(checkpoint)
+        if status is None:
+            return NOT_A_PROJECTION
         lag = f"{status.seconds_behind:.1f}"
         return format_html("<strong>{} (lagging)</strong>", lag) if status.lagging else lag
 
     def dead_letters(self, checkpoint):
-        return self._status(checkpoint).dead_letters
+        status = self._status(checkpoint)
+        return status.dead_letters if status else NOT_A_PROJECTION
 
     def rebuild(self, checkpoint):
         if checkpoint.rebuild_started_at is None:
@@ -179,14 +205,17 @@ class ProjectionAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Retry dead letters of the selected projections")
     def retry_dead_letters(self, request, queryset):
-        resolved, failing = engine.replay_dead_letters(
-            list(queryset.values_list("name", flat=True))
-        )
+        names = _known(self, request, queryset.values_list("name", flat=True))
+        if not names:
+            return
+        resolved, failing = engine.replay_dead_letters(names)
         self.message_user(request, f"{resolved} dead letter(s) resolved, {failing} still failing.")
 
     @admin.action(description="Rebuild the selected projections in the background")
     def rebuild_in_background(self, request, queryset):
-        names = list(queryset.values_list("name", flat=True))
+        names = _known(self, request, queryset.values_list("name", flat=True))
+        if not names:
+            return
         rebuild_projections.delay(names)
         self.message_user(
             request, f"Rebuild of {', '.join(names)} started; reload to see when it finished."

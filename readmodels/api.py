@@ -1,7 +1,7 @@
-"""Projection health for staff (GET /api/projections/) and for load balancers (GET /healthz)."""
+"""Projection health for staff (GET /api/projections/) and for monitoring (GET /healthz and
+/healthz/projections). Liveness and readiness probes are in config.health."""
 
 from celery import current_app
-from django.db import connection
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import IsAdminUser
@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import error_responses
+from config.health import database_ok
 from readmodels import engine
 
 
@@ -52,15 +53,6 @@ class Projections(APIView):
         return Response(ProjectionsOut({"projections": statuses, "held_back_by": holders}).data)
 
 
-def _database_ok() -> bool:
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        return True
-    except Exception:
-        return False
-
-
 def _broker_ok() -> bool:
     try:
         with current_app.connection_for_write() as conn:
@@ -70,23 +62,47 @@ def _broker_ok() -> bool:
         return False
 
 
+def _report() -> dict:
+    database, broker = database_ok(), _broker_ok()
+    lagging = [s.name for s in engine.projection_status()[0] if s.lagging] if database else []
+    return {
+        "status": "ok" if database and broker and not lagging else "failing",
+        "database": database,
+        "broker": broker,
+        "projections_lagging": lagging,
+    }
+
+
 class Health(APIView):
-    """Public: is the database up, the broker reachable, and is any projection lagging?"""
+    """Public: the database, the broker and the projections' lag. 503 only when the database
+    is down (the instance cannot serve); a lagging projection or an unreachable broker shows in
+    the body (`status: failing`) and in /healthz/projections, not here, so a long rebuild does
+    not take the web instances out of a load balancer."""
 
     authentication_classes = []
     throttle_classes = []
 
     @extend_schema(
-        responses={200: HealthOut, 503: OpenApiResponse(HealthOut, "Something is failing")}
+        responses={200: HealthOut, 503: OpenApiResponse(HealthOut, "The database is down")}
     )
     def get(self, request):
-        database, broker = _database_ok(), _broker_ok()
-        lagging = [s.name for s in engine.projection_status()[0] if s.lagging] if database else []
-        ok = database and broker and not lagging
-        body = {
-            "status": "ok" if ok else "failing",
-            "database": database,
-            "broker": broker,
-            "projections_lagging": lagging,
+        body = _report()
+        return Response(body, status=200 if body["database"] else 503)
+
+
+class ProjectionHealth(APIView):
+    """Public: are the projections keeping up (and the broker that wakes them reachable)?
+    503 when not: an alert for the read side, not a reason to restart or drain web instances."""
+
+    authentication_classes = []
+    throttle_classes = []
+
+    @extend_schema(
+        responses={
+            200: HealthOut,
+            503: OpenApiResponse(HealthOut, "A projection is lagging or the broker is down"),
         }
-        return Response(body, status=200 if ok else 503)
+    )
+    def get(self, request):
+        body = _report()
+        return Response(body, status=200 if body["status"] == "ok" else 503)

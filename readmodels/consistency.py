@@ -1,15 +1,35 @@
-"""Read your writes: wait, bounded, until projections have applied a command's events."""
+"""Read your writes: wait, bounded, until projections have applied a command's events.
+
+Waiting holds a web thread, so it is bounded three ways (issue 12 item 2):
+- a token beyond the head of the event log can never be reached: `beyond_head` lets the API
+  refuse it at once instead of holding a thread for the whole wait;
+- each client has a budget of waiting per minute (WAIT_BUDGET_MS_PER_MINUTE), shared by every
+  web process through the cache;
+- each process lets at most WAIT_SLOTS requests wait at once; the others answer at once, so
+  liveness probes and plain requests always find a free thread.
+Polling backs off (POLL_FIRST_SECONDS doubling up to POLL_MAX_SECONDS), so a 5 s wait costs
+about a hundred small queries, not several hundred.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import threading
 import time
 from collections.abc import Iterable
 
+from django.conf import settings
+from django.core.cache import cache
+
 from readmodels.eventlog import Position
-from readmodels.models import ProjectionCheckpoint
+from readmodels.models import DomainEvent, ProjectionCheckpoint
 from readmodels.projections import get_projections
 
-POLL_SECONDS = 0.01
+POLL_FIRST_SECONDS = 0.005
+POLL_MAX_SECONDS = 0.05
+
+log = logging.getLogger(__name__)
 
 
 def has_passed(position: Position, projections: Iterable[str] | None = None) -> bool:
@@ -17,6 +37,14 @@ def has_passed(position: Position, projections: Iterable[str] | None = None) -> 
     reached = ProjectionCheckpoint.objects.filter(name__in=names).values_list("txid", "event_id")
     reached = list(reached)
     return len(reached) == len(names) and all(Position(*r) >= position for r in reached)
+
+
+def beyond_head(position: Position) -> bool:
+    """True when no committed event is at or after `position`: no command handed it out, and
+    no projection will ever reach it. (A real token names a committed event, so it is never
+    beyond the head.)"""
+    head = DomainEvent.objects.order_by("-txid", "-id").values_list("txid", "id").first()
+    return head is None or position > Position(*head)
 
 
 def wait_for(
@@ -30,8 +58,69 @@ def wait_for(
     position = token if isinstance(token, Position) else Position.parse(token)
     projections = list(projections or [])
     deadline = time.monotonic() + timeout
+    pause = POLL_FIRST_SECONDS
     while not has_passed(position, projections):
-        if time.monotonic() >= deadline:
+        left = deadline - time.monotonic()
+        if left <= 0:
             return False
-        time.sleep(POLL_SECONDS)
+        time.sleep(min(pause, left))
+        pause = min(pause * 2, POLL_MAX_SECONDS)
     return True
+
+
+_slots: dict[int, threading.BoundedSemaphore] = {}
+_slots_lock = threading.Lock()
+
+
+def _wait_slots() -> threading.BoundedSemaphore:
+    # Per process; keyed by the setting so a test that changes it gets its own.
+    with _slots_lock:
+        return _slots.setdefault(
+            settings.WAIT_SLOTS, threading.BoundedSemaphore(settings.WAIT_SLOTS)
+        )
+
+
+def wait_as(
+    client: str, position: Position, projections: Iterable[str] | None, timeout: float
+) -> bool:
+    """`wait_for`, within this process's wait slots and `client`'s budget of waiting; the
+    part of the budget a wait did not use goes back."""
+    slots = _wait_slots()
+    if timeout <= 0 or not slots.acquire(blocking=False):
+        return False
+    try:
+        key = f"wait-budget:{client}:{budget_window()}"
+        granted = _take_budget(key, timeout)
+        if granted <= 0:
+            return False
+        started = time.monotonic()
+        reached = wait_for(position, projections, timeout=granted)
+        _give_back(key, granted - (time.monotonic() - started))
+        return reached
+    finally:
+        slots.release()
+
+
+def budget_window() -> int:
+    """The minute a wait's budget is counted in."""
+    return int(time.time() // 60)
+
+
+def _take_budget(key: str, wanted: float) -> float:
+    wanted_ms = int(wanted * 1000)
+    try:
+        cache.add(key, 0, timeout=120)
+        spent = cache.incr(key, wanted_ms)
+    except Exception:  # the cache is down: the per-process slots still bound the waiting
+        log.warning("wait budget unavailable; allowing the wait", exc_info=True)
+        return wanted
+    left_ms = settings.WAIT_BUDGET_MS_PER_MINUTE - (spent - wanted_ms)
+    if left_ms < wanted_ms:  # what this request cannot have stays unspent
+        _give_back(key, (wanted_ms - max(0, left_ms)) / 1000)
+    return max(0, min(wanted_ms, left_ms)) / 1000
+
+
+def _give_back(key: str, seconds: float) -> None:
+    if seconds > 0:
+        with contextlib.suppress(Exception):
+            cache.decr(key, int(seconds * 1000))

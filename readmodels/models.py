@@ -11,6 +11,19 @@ from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 
 
+def no_truncate():
+    """Row triggers do not fire on TRUNCATE (nor on `manage.py flush`, which truncates): this
+    statement-level trigger refuses it. A deliberate reset lifts it with
+    `pgtrigger.ignore(*TRUNCATE_GUARDS)`, as the test suite's flush between tests does."""
+    return pgtrigger.Trigger(
+        name="no_truncate",
+        level=pgtrigger.Statement,
+        when=pgtrigger.Before,
+        operation=pgtrigger.Truncate,
+        func="RAISE EXCEPTION 'pgtrigger: Cannot truncate % table', TG_TABLE_NAME;",
+    )
+
+
 class TransactionIdField(models.Field):
     """A Postgres `xid8`: the 64-bit id of the transaction that wrote the row."""
 
@@ -61,6 +74,7 @@ class DomainEvent(models.Model):
         ]
         triggers = [
             pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+            no_truncate(),
         ]
 
     def __str__(self):
@@ -133,6 +147,18 @@ class DeadLetter(models.Model):
         return f"{self.projection}: event #{self.event_id} ({self.status})"
 
 
+# Sums of money over orders (a product's revenue, a customer's lifetime value, a day's sales)
+# have no bound that a command could enforce: the number of orders has none. What bounds them:
+# every order is a transaction, so there are fewer than 2**64 of them ever (xid8 never wraps),
+# and each is at most orders.commands.MAX_ORDER_TOTAL (1e8). So a sum is below 1.9e27: 28
+# digits before the point always fit, whatever the shop sells (tests/test_limits.py).
+SUM_OF_MONEY_DIGITS = 30
+
+
+def sum_of_money():
+    return models.DecimalField(max_digits=SUM_OF_MONEY_DIGITS, decimal_places=2)
+
+
 def projector_only():
     return pgtrigger.Protect(
         name="projector_only",
@@ -155,7 +181,7 @@ class ProductSummary(models.Model):
     in_stock = models.BooleanField()
     active = models.BooleanField()
     units_sold = models.BigIntegerField()
-    revenue = models.DecimalField(max_digits=16, decimal_places=2)
+    revenue = sum_of_money()
     order_count = models.BigIntegerField()
     last_ordered_at = models.DateTimeField(null=True)
     search_vector = SearchVectorField()
@@ -178,7 +204,7 @@ class ProductSummary(models.Model):
             models.Index(fields=["name", "product_id"], name="product_name_idx"),
             models.Index(fields=["-last_ordered_at", "product_id"], name="product_recent_idx"),
         ]
-        triggers = [projector_only()]
+        triggers = [projector_only(), no_truncate()]
 
     def __str__(self):
         return f"{self.sku} {self.name}"
@@ -204,7 +230,7 @@ class ProductSearchTerm(models.Model):
             models.Index(fields=["lexeme", "-rank", "product"], name="search_term_rank_idx"),
             models.Index(fields=["product"], name="search_term_product_idx"),
         ]
-        triggers = [projector_only()]
+        triggers = [projector_only(), no_truncate()]
 
     def __str__(self):
         return f"{self.lexeme}: product {self.product_id} ({self.rank:.4f})"
@@ -241,7 +267,7 @@ class OrderSummary(models.Model):
             models.Index(fields=["status", "-placed_at", "-order_id"], name="order_status_idx"),
             models.Index(fields=["-placed_at", "-order_id"], name="order_recent_idx"),
         ]
-        triggers = [projector_only()]
+        triggers = [projector_only(), no_truncate()]
 
     def __str__(self):
         return f"Order {self.order_id} ({self.status})"
@@ -251,8 +277,8 @@ class CustomerSummary(models.Model):
     customer_id = models.BigIntegerField(primary_key=True)
     name = models.CharField(max_length=150)
     email = models.EmailField()
-    order_count = models.IntegerField()
-    lifetime_value = models.DecimalField(max_digits=16, decimal_places=2)
+    order_count = models.BigIntegerField()
+    lifetime_value = sum_of_money()
     last_order_at = models.DateTimeField(null=True)
 
     class Meta:
@@ -261,7 +287,7 @@ class CustomerSummary(models.Model):
             models.Index(fields=["-lifetime_value", "customer_id"], name="customer_ltv_idx"),
             models.Index(fields=["-order_count", "customer_id"], name="customer_orders_idx"),
         ]
-        triggers = [projector_only()]
+        triggers = [projector_only(), no_truncate()]
 
     def __str__(self):
         return self.name
@@ -269,15 +295,15 @@ class CustomerSummary(models.Model):
 
 class DailySales(models.Model):
     date = models.DateField(primary_key=True)
-    orders_placed = models.IntegerField()
-    orders_cancelled = models.IntegerField()
+    orders_placed = models.BigIntegerField()
+    orders_cancelled = models.BigIntegerField()
     units_sold = models.BigIntegerField()
-    gross_revenue = models.DecimalField(max_digits=16, decimal_places=2)
-    net_revenue = models.DecimalField(max_digits=16, decimal_places=2)
+    gross_revenue = sum_of_money()
+    net_revenue = sum_of_money()
 
     class Meta:
         verbose_name_plural = "daily sales"
-        triggers = [projector_only()]
+        triggers = [projector_only(), no_truncate()]
 
     def __str__(self):
         return str(self.date)
@@ -295,7 +321,7 @@ class CategorySummary(models.Model):
 
     class Meta:
         verbose_name_plural = "category summaries"
-        triggers = [projector_only()]
+        triggers = [projector_only(), no_truncate()]
 
     def __str__(self):
         return self.name
@@ -303,12 +329,16 @@ class CategorySummary(models.Model):
 
 class IdempotentRequest(models.Model):
     """An API POST made with an Idempotency-Key: a retry replays `response_*` instead of
-    running the command again. Kept IDEMPOTENCY_KEY_TTL (24 h) at least, then purged."""
+    running the command again. Claimed and answered in the command's own transaction
+    (config.idempotency), so a committed row always has its response. Kept
+    IDEMPOTENCY_KEY_TTL (24 h) at least, then purged by a periodic task."""
 
     scope = models.CharField(max_length=100, help_text="user:<id>, or anon:<address>")
     key = models.CharField(max_length=255)
     fingerprint = models.CharField(max_length=64, help_text="method, path and body digest")
-    response_status = models.PositiveSmallIntegerField(null=True, help_text="null while running")
+    response_status = models.PositiveSmallIntegerField(
+        null=True, help_text="null only inside the claiming transaction"
+    )
     response_body = models.JSONField(null=True)
     response_headers = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -321,3 +351,19 @@ class IdempotentRequest(models.Model):
 
     def __str__(self):
         return f"{self.scope} {self.key}"
+
+
+# The trigger URIs that `pgtrigger.ignore` takes to lift the TRUNCATE guard, for a deliberate
+# reset of the tables (the test suite's flush, the bench's reset).
+TRUNCATE_GUARDS = [
+    f"readmodels.{model.__name__}:no_truncate"
+    for model in (
+        DomainEvent,
+        ProductSummary,
+        ProductSearchTerm,
+        OrderSummary,
+        CustomerSummary,
+        DailySales,
+        CategorySummary,
+    )
+]

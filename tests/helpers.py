@@ -57,3 +57,27 @@ class HorizonHolder:
     def __exit__(self, *exc):
         self.release.set()
         self.thread.join()
+
+
+def waiting_for_locks() -> int:
+    """How many sessions of the test database wait for a lock right now: the positive signal
+    that a thread has reached the lock a test holds."""
+    with connection.cursor() as cursor:
+        # Activity is a snapshot per transaction, and the caller may hold one open.
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0]
+
+
+def in_own_connection(call):
+    """For a worker thread: run `call` on the thread's own connection and close it after;
+    return the result or the exception."""
+    try:
+        return call()
+    except Exception as error:
+        return error
+    finally:
+        connection.close()

@@ -49,3 +49,15 @@ def test_a_real_deployment_needs_a_secret_key_and_is_not_in_debug():
         "broker": "redis://redis:6379/0",
         "debug": False,
     }
+
+
+def test_docker_compose_ships_no_usable_secret_key():
+    """`${SECRET_KEY:?message}` makes compose refuse to start without one; a `:-default`
+    would be a key anyone can read here."""
+    import re
+
+    import yaml
+
+    compose = yaml.safe_load((BASE / "docker-compose.yml").read_text())
+    value = compose["x-app"]["environment"]["SECRET_KEY"]
+    assert re.fullmatch(r"\$\{SECRET_KEY:\?[^}]+\}", value), value

@@ -56,22 +56,6 @@ def test_an_idempotency_key_with_control_characters_is_400(customer_api, make_pr
     assert not IdempotentRequest.objects.exists()
 
 
-def test_a_request_still_running_answers_409(customer_api, customer, make_product):
-    import hashlib
-    import json
-
-    sku = make_product(stock=10)
-    body = json.dumps(order_body(sku), sort_keys=True)
-    fingerprint = hashlib.sha256(f"POST /api/orders/\n{body}".encode()).hexdigest()
-    IdempotentRequest.objects.create(
-        scope=f"user:{customer.pk}", key="k-3", fingerprint=fingerprint
-    )
-    response = customer_api.post(
-        "/api/orders/", order_body(sku), format="json", HTTP_IDEMPOTENCY_KEY="k-3"
-    )
-    assert (response.status_code, response.json()["error"]["code"]) == (409, "request_in_progress")
-
-
 def test_after_waits_for_the_worker_and_returns_the_new_order(worker, customer_api, make_product):
     sku = make_product(stock=10)
     placed = customer_api.post("/api/orders/", order_body(sku), format="json").json()

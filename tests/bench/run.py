@@ -88,9 +88,12 @@ def summary_rows() -> int:
 
 
 def truncate_summaries() -> None:
+    import pgtrigger
     from django.db import connection
 
-    with connection.cursor() as cursor:
+    from readmodels.models import TRUNCATE_GUARDS
+
+    with pgtrigger.ignore(*TRUNCATE_GUARDS), connection.cursor() as cursor:
         cursor.execute(
             "TRUNCATE readmodels_productsummary, readmodels_ordersummary, "
             "readmodels_customersummary, readmodels_dailysales, readmodels_categorysummary"

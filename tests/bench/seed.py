@@ -219,9 +219,8 @@ def _copy(table: str, columns: list[str], rows) -> None:
 def staff_user():
     User = get_user_model()
     user = User.objects.filter(username="bench-staff").first()
-    return user or User.objects.create_user(
-        "bench-staff", "staff@example.com", PASSWORD, is_staff=True
-    )
+    # A superuser: staff commands need their Django permission (orders.change_order, …).
+    return user or User.objects.create_superuser("bench-staff", "staff@example.com", PASSWORD)
 
 
 @transaction.atomic
@@ -566,7 +565,11 @@ def snapshot() -> dict[str, list[dict]]:
 
 def reset_database() -> None:
     """Empty every table the bench writes, and restart their id sequences."""
-    with connection.cursor() as cursor:
+    import pgtrigger
+
+    from readmodels.models import TRUNCATE_GUARDS
+
+    with pgtrigger.ignore(*TRUNCATE_GUARDS), connection.cursor() as cursor:
         cursor.execute(
             "TRUNCATE auth_user, orders_customer, catalog_category, catalog_product, "
             "orders_order, orders_orderline, readmodels_domainevent, readmodels_deadletter, "

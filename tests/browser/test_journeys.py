@@ -13,6 +13,7 @@ from catalog import commands as catalog
 from orders import commands as orders
 from tests.browser.conftest import ARTIFACTS
 from tests.browser.test_shop_in_a_browser import PASSWORD, fits, log_in, open_filters
+from tests.conftest import STAFF_PERMISSIONS, grant
 from tests.pages.conftest import caught_up
 
 SHOTS = ARTIFACTS / "screenshots"
@@ -224,8 +225,11 @@ def test_keyboard_focus_is_visible(new_page):
 def test_staff_dashboard_and_fulfilment(new_page, viewport, demo_catalog, customer):
     placed = orders.place_order(actor=customer, lines=[{"sku": "COF-ESP-1", "quantity": 2}])
     orders.pay_order(actor=customer, order_id=placed.id, amount="39.80", payment_reference="P1")
-    get_user_model().objects.create_user(
-        "boss", "boss@example.com", "boss-Passphrase-1", is_staff=True
+    grant(
+        get_user_model().objects.create_user(
+            "boss", "boss@example.com", "boss-Passphrase-1", is_staff=True
+        ),
+        *STAFF_PERMISSIONS,
     )
     caught_up()
     page = new_page(viewport)

@@ -216,6 +216,20 @@ def test_paying_again_with_the_same_reference_is_a_safe_retry(customer, order):
     )
 
 
+def test_paying_again_after_staff_cancelled_the_paid_order_is_a_conflict(customer, staff, order):
+    """Decided: the retry does not answer 200 as if the order were paid and going ahead."""
+    commands.pay_order(actor=customer, order_id=order.id, amount="10.00", payment_reference="PAY-1")
+    commands.cancel_order(actor=staff, order_id=order.id, reason="out of stock at the warehouse")
+    for reference in ("PAY-1", "PAY-2"):
+        assert_refused(
+            Conflict,
+            "order_cancelled",
+            lambda reference=reference: commands.pay_order(
+                actor=customer, order_id=order.id, amount="10.00", payment_reference=reference
+            ),
+        )
+
+
 @pytest.mark.parametrize(
     ("amount", "reference", "error", "code"),
     [

@@ -4,13 +4,16 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
 
 from catalog import commands as catalog
 from catalog.models import Product
-from config.errors import Conflict
+from config.errors import Conflict, ValidationFailed
 from orders import commands
 from orders.models import Order
+from tests.conftest import wait_until
+from tests.helpers import in_own_connection, waiting_for_locks
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -93,3 +96,45 @@ def test_one_idempotency_key_sent_twice_at_once_makes_one_order(customer, make_p
     assert len({o.id for o in outcomes}) == 1, outcomes
     assert Order.objects.count() == 1
     assert Product.objects.get(sku=sku).stock == 9
+
+
+def test_double_clicked_checkout_for_the_last_unit_returns_the_first_order(customer, make_product):
+    """Both requests look the key up before the first commits, then queue for the product lock
+    (held here until both wait). The second must find the first's order after the lock, not
+    fail the stock check against the unit the first took."""
+    sku = make_product(stock=1)
+    place = lambda: commands.place_order(  # noqa: E731
+        actor=customer, lines=[{"sku": sku, "quantity": 1}], idempotency_key="double-click"
+    )
+    with ThreadPoolExecutor(2) as pool:
+        with transaction.atomic():
+            Product.objects.select_for_update().get(sku=sku)
+            first = pool.submit(in_own_connection, place)
+            wait_until(lambda: waiting_for_locks() == 1)
+            second = pool.submit(in_own_connection, place)
+            wait_until(lambda: waiting_for_locks() == 2)
+        outcomes = [first.result(), second.result()]
+    assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
+    assert outcomes[0].id == outcomes[1].id
+    assert Order.objects.count() == 1
+    assert Product.objects.get(sku=sku).stock == 0
+
+
+def test_bob_and_bob_signing_up_at_once_make_one_account(db):
+    """The first sign-up is inserted and not yet committed when the second passes the
+    case-insensitive check (it cannot see the first) and inserts: the lower(username) index
+    makes it wait for the first, then refuses it."""
+    sign_up = lambda name: commands.register_customer(  # noqa: E731
+        username=name,
+        email=f"{name}@example.com",
+        password="a-long-Passphrase-7",
+        display_name=name,
+    )
+    with ThreadPoolExecutor(1) as pool:
+        with transaction.atomic():
+            sign_up("Bob")
+            second = pool.submit(in_own_connection, lambda: sign_up("bob"))
+            wait_until(lambda: waiting_for_locks() == 1, timeout=5)
+        refused = second.result()
+    assert isinstance(refused, ValidationFailed) and refused.code == "username_taken", refused
+    assert list(get_user_model().objects.values_list("username", flat=True)) == ["Bob"]

@@ -216,3 +216,40 @@ def test_projections_show_lag_retry_and_rebuild_in_the_background(admin_client, 
     )
     assert "0 dead letter(s) resolved, 0 still failing." in retried.content.decode()
     assert get_user_model().objects.count() == 1
+
+
+def test_a_checkpoint_left_by_a_removed_projection_shows_and_is_skipped(admin_client):
+    ProjectionCheckpoint.objects.create(name="gone_summary")
+    page = admin_client.get("/admin/readmodels/projectioncheckpoint/")
+    assert page.status_code == 200
+    assert "gone_summary" in page.content.decode()
+    assert "no longer a projection" in page.content.decode()
+    for action in ("retry_dead_letters", "rebuild_in_background"):
+        done = admin_client.post(
+            "/admin/readmodels/projectioncheckpoint/",
+            {"action": action, "_selected_action": ["gone_summary"]},
+            follow=True,
+        )
+        assert done.status_code == 200
+        assert "Skipped gone_summary: no longer a projection." in done.content.decode()
+
+
+def test_retrying_dead_letters_of_a_removed_projection_is_skipped(admin_client, make_product):
+    from readmodels.models import DeadLetter
+
+    make_product("A-1")
+    letter = DeadLetter.objects.create(
+        projection="gone_summary",
+        event=DomainEvent.objects.latest("id"),
+        status=DeadLetter.Status.DEAD,
+        error="old",
+    )
+    done = admin_client.post(
+        "/admin/readmodels/deadletter/",
+        {"action": "retry", "_selected_action": [letter.pk]},
+        follow=True,
+    )
+    assert done.status_code == 200
+    assert "Skipped gone_summary: no longer a projection." in done.content.decode()
+    letter.refresh_from_db()
+    assert letter.status == DeadLetter.Status.DEAD

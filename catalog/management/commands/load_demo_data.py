@@ -1,5 +1,6 @@
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from catalog import commands
@@ -32,7 +33,19 @@ SHOPPER_LOGIN = ("shopper", "shopper-demo-2026")
 class Command(BaseCommand):
     help = "Load a small demo catalog, a staff login and a customer login, once. Goes through the commands."
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Load even with DEBUG off (the demo logins have published passwords).",
+        )
+
+    def handle(self, *args, force: bool = False, **options):
+        if not settings.DEBUG and not force:
+            raise CommandError(
+                "Refusing to load demo data with DEBUG off: it creates a superuser whose "
+                "password is published. Use --force on a throwaway deployment."
+            )
         if not Category.objects.exists():
             self._load()
         self.stdout.write(

@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("readmodels", "0005_drop_event_type_index"),
+        ("readmodels", "0007_sums_of_money_cannot_overflow_and_no_truncate"),
     ]
 
     operations = [

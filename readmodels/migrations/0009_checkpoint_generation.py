@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("readmodels", "0006_product_search_terms"),
+        ("readmodels", "0008_product_search_terms"),
     ]
 
     operations = [

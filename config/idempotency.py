@@ -1,0 +1,103 @@
+"""The Idempotency-Key store: a keyed API request and its response, in the command's transaction.
+
+A request claims its key with one INSERT at the start of the transaction that runs the command,
+and stores its response in the same transaction. So a key is either done (committed with its
+response) or free (rolled back with everything else), never half-done:
+
+- A retry while the first request runs waits at its INSERT for the first to finish, then
+  replays the first response, or runs the command itself if the first rolled back.
+- A request that crashes, or whose database restarts under it, loses its transaction and with
+  it the claim: nothing stays "in flight".
+- The lease: the claim also bounds how long the transaction may sit idle
+  (IDEMPOTENCY_LEASE_SECONDS), so a request hung in Python while holding its key has its
+  session ended by Postgres, and a waiting retry takes the key over.
+
+Expired keys are purged by a periodic task (`config.tasks.purge_expired`), not on the request
+path; one older than IDEMPOTENCY_KEY_TTL that the purge has not reached yet still replays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from config.errors import DomainError
+from readmodels.models import IdempotentRequest
+
+IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
+
+_TABLE = IdempotentRequest._meta.db_table
+# The CTE must feed the INSERT, or Postgres would not evaluate it. The lease is transaction
+# local (set_config(..., true)): it ends with the claim.
+_CLAIM = f"""
+    WITH lease AS (SELECT set_config('idle_in_transaction_session_timeout', %s, true))
+    INSERT INTO {_TABLE} (scope, key, fingerprint, response_headers, created_at)
+    SELECT %s, %s, %s, '{{}}', now() FROM lease
+    ON CONFLICT (scope, key) DO NOTHING
+    RETURNING id
+"""
+
+
+class IdempotencyKeyReused(DomainError):
+    http_status = 422
+    default_code = "idempotency_key_reused"
+
+    def __init__(self):
+        super().__init__(
+            "This Idempotency-Key was used with a different request body.",
+            fields={"Idempotency-Key": "Use a new key for a new request."},
+        )
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A key this transaction holds (`id` set), or the earlier request's stored response."""
+
+    id: int | None = None
+    status: int | None = None
+    body: object = None
+    headers: dict | None = None
+
+
+def claim(*, scope: str, key: str, fingerprint: str) -> Claim:
+    """Claim `key` in the caller's transaction, or return the earlier request's response.
+    Raises IdempotencyKeyReused when the earlier request had another fingerprint."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("claim() must run inside the command's transaction.atomic()")
+    lease_ms = str(int(settings.IDEMPOTENCY_LEASE_SECONDS * 1000))
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(_CLAIM, [lease_ms, scope, key, fingerprint])
+            row = cursor.fetchone()
+        if row is not None:
+            return Claim(id=row[0])
+        # Taken, and committed: the INSERT waited for the other transaction to end. (Gone
+        # again only if the purge took it in between: then claim it afresh.)
+        earlier = IdempotentRequest.objects.filter(scope=scope, key=key).first()
+        if earlier is not None:
+            break
+    if earlier.fingerprint != fingerprint:
+        raise IdempotencyKeyReused()
+    return Claim(
+        status=earlier.response_status,
+        body=earlier.response_body,
+        headers=earlier.response_headers,
+    )
+
+
+def store(claimed: Claim, *, status: int, body, headers: dict) -> None:
+    """The response of a claimed request, written before its transaction commits."""
+    IdempotentRequest.objects.filter(pk=claimed.id).update(
+        response_status=status, response_body=body, response_headers=headers
+    )
+
+
+def purge_expired(*, now=None) -> int:
+    """Delete keys older than IDEMPOTENCY_KEY_TTL; returns how many."""
+    cutoff = (now or timezone.now()) - IDEMPOTENCY_KEY_TTL
+    deleted, _ = IdempotentRequest.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
