@@ -14,6 +14,7 @@ import inspect
 import json
 from datetime import timedelta
 
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -62,6 +63,11 @@ def exception_handler(exc, context):
     """Every error the API returns has the shape {"error": {"code", "message", "fields"}}."""
     if isinstance(exc, DomainError):
         return Response({"error": exc.as_dict()}, status=exc.http_status)
+    if isinstance(exc, RequestDataTooBig | TooManyFieldsSent):
+        return Response(
+            error_body("too_large", "The request body is too large."),
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
