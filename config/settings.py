@@ -216,15 +216,27 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "config.throttling.AnonThrottle",
+        "config.throttling.UserThrottle",
     ],
+    # How many proxies of ours append to X-Forwarded-For: the client address is the one they
+    # saw. Unset, DRF would key anonymous throttles on the whole header, which the client writes.
+    "NUM_PROXIES": int(
+        os.environ.get("NUM_PROXIES", "1" if env_bool("BEHIND_PROXY", False) else "0")
+    ),
     "DEFAULT_THROTTLE_RATES": {
         "anon": os.environ.get("THROTTLE_ANON", "120/min"),
         "user": os.environ.get("THROTTLE_USER", "600/min"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# Throttles and failed-login limits count in the cache's Redis (see config/throttling.py).
+RATE_LIMIT_REDIS_URL = CACHES["default"]["LOCATION"]
+# Failed logins (API token and the login page) per account and per client address in a window.
+LOGIN_FAILURES_PER_ACCOUNT = int(os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "10"))
+LOGIN_FAILURES_PER_IP = int(os.environ.get("LOGIN_FAILURES_PER_IP", "50"))
+LOGIN_FAILURE_WINDOW_SECONDS = int(os.environ.get("LOGIN_FAILURE_WINDOW_SECONDS", "900"))
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "CQRS shop API",
     "DESCRIPTION": "Commands are POSTs, queries are GETs served from summary tables.",

@@ -2,12 +2,11 @@
 
 from datetime import date, timedelta
 
-from django.contrib.auth import authenticate
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.response import Response
@@ -33,6 +32,7 @@ from config.api import (
     query_responses,
 )
 from config.errors import PermissionDenied
+from config.throttling import LoginRefused, authenticate_limited
 from orders import commands, queries
 from orders.models import OrderStatus
 
@@ -219,7 +219,9 @@ class ObtainToken(APIView):
     def post(self, request):
         data = TokenIn(data=request.data)
         data.is_valid(raise_exception=True)
-        user = authenticate(request, **data.validated_data)
+        user = authenticate_limited(request, **data.validated_data)
+        if isinstance(user, LoginRefused):
+            raise exceptions.Throttled(wait=user.retry_after, detail=LoginRefused.message)
         if user is None:
             raise serializers.ValidationError({"password": ["Wrong username or password."]})
         token, _ = Token.objects.get_or_create(user=user)

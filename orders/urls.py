@@ -2,11 +2,16 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from orders import views
+from orders.forms import LimitedAuthenticationForm
 
 app_name = "orders"
 urlpatterns = [
     path("signup/", views.signup, name="signup"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(authentication_form=LimitedAuthenticationForm),
+        name="login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("cart/", views.cart_detail, name="cart"),
     path("cart/add/<str:sku>/", views.cart_add, name="cart_add"),
