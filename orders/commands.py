@@ -313,8 +313,9 @@ def _transition(order: Order, new_status: OrderStatus, *, actor, event, **change
 def pay_order(
     *, actor, order_id, amount, payment_reference: str, expected_version: int | None = None
 ) -> CommandResult:
-    """The owner pays the exact total. Repeating a payment with the same reference is a safe
-    retry that returns the first result; another reference for a paid order is a conflict."""
+    """The owner pays the exact total. Repeating a payment with the same reference and amount
+    is a safe retry that returns the first result; another reference, or the same reference
+    with another amount, for a paid order is a conflict."""
     customer = _require_customer(actor)
     errors: dict = {}
     amount = clean_money(errors, "amount", amount, maximum=MAX_PAYMENT)
@@ -328,6 +329,14 @@ def pay_order(
                     f"Order {order.pk} is already paid (reference {order.payment_reference}).",
                     code="already_paid",
                     fields={"payment_reference": "The order was paid with another reference."},
+                )
+            if amount != order.total:
+                # A replay must be the same request: the same reference with another amount is
+                # not a retry of the payment that was made.
+                raise Conflict(
+                    f"Order {order.pk} was paid with this reference for {order.total}.",
+                    code="payment_mismatch",
+                    fields={"amount": f"The payment with this reference was {order.total}."},
                 )
             return CommandResult(
                 id=order.pk, version=order.version, token=_event_position(order, events.OrderPaid)
