@@ -9,10 +9,14 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import inspect
 import json
+import math
 from datetime import timedelta
+from decimal import Decimal
+from urllib import parse
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -347,27 +351,76 @@ class QueryView(APIView):
         return f'W/"{digest[:32]}"'
 
 
+CURSOR_TOKENS = {"o", "r", "p"}  # offset, reverse, position: what DRF's encode_cursor writes
+BIGINT = 2**63
+MAX_DECIMAL_EXPONENT = 40  # far beyond any amount or count here, far below numeric's limits
+
+
+def _in_range(value) -> bool:
+    """Whether a decoded cursor position can reach Postgres without overflowing its column
+    type: `1e131072` or `1e-1000000` passed Python's checks and overflowed numeric (a 500)."""
+    if isinstance(value, bool):
+        return True
+    if isinstance(value, int):
+        return -BIGINT <= value < BIGINT
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, Decimal):
+        return value.is_finite() and (
+            value.is_zero() or abs(value.adjusted()) <= MAX_DECIMAL_EXPONENT
+        )
+    return True
+
+
 class CursorPagination(pagination.CursorPagination):
-    """DRF's cursor pagination, except that a cursor whose position does not fit the column the
-    list is ordered by (edited or cut short by hand) gets the same 404 "Invalid cursor" as one
-    that does not decode. DRF puts the position into the WHERE clause as it is: that was a 500."""
+    """DRF's cursor pagination, made strict: a cursor that is not one this API handed out gets
+    404 "Invalid cursor" (the README's promise), and a page size outside 1…max_page_size a 400.
+
+    DRF decoded anything leniently: `cursor=%25%25%25` or a base64 word came back as the first
+    page (a client with a corrupted cursor silently started again), and it put the position into
+    the WHERE clause as it was: a position that does not fit the column was a 500."""
 
     def paginate_queryset(self, queryset, request, view=None):
         self._queryset = queryset
         return super().paginate_queryset(queryset, request, view)
 
+    def get_page_size(self, request):
+        name = self.page_size_query_param
+        if not name or name not in request.query_params:
+            return self.page_size
+        try:
+            size = int(request.query_params[name])
+        except ValueError:
+            size = 0
+        if not 1 <= size <= self.max_page_size:
+            raise exceptions.ValidationError({name: [f"Use 1 to {self.max_page_size}."]})
+        return size
+
     def decode_cursor(self, request):
+        encoded = request.query_params.get(self.cursor_query_param)
+        if encoded is not None and not self._well_formed(encoded):
+            raise exceptions.NotFound(self.invalid_cursor_message)
         cursor = super().decode_cursor(request)
         if cursor is None or cursor.position is None:
             return cursor
         column = self._ordering_column()
         try:
-            column.get_prep_value(column.to_python(cursor.position))
-        except (DjangoValidationError, ValueError, TypeError):
+            value = column.to_python(cursor.position)
+            column.get_prep_value(value)
+        except (DjangoValidationError, ValueError, TypeError, ArithmeticError):
             raise exceptions.NotFound(self.invalid_cursor_message) from None
-        if "\x00" in cursor.position:  # Postgres refuses NUL in text
+        if "\x00" in cursor.position or not _in_range(value):  # Postgres refuses NUL in text
             raise exceptions.NotFound(self.invalid_cursor_message)
         return cursor
+
+    @staticmethod
+    def _well_formed(encoded: str) -> bool:
+        try:
+            querystring = base64.b64decode(encoded.encode("ascii"), validate=True).decode("ascii")
+            tokens = parse.parse_qs(querystring, keep_blank_values=True, strict_parsing=True)
+        except (ValueError, UnicodeError):
+            return False
+        return bool(tokens) and set(tokens) <= CURSOR_TOKENS
 
     def _ordering_column(self):
         name = self.ordering[0].lstrip("-")
@@ -391,14 +444,19 @@ class QueryOrderedCursor(CursorPagination):
 def cursor_parameters(paginator: type[CursorPagination]) -> list[OpenApiParameter]:
     """The query parameters of a paginated list: `cursor`, and `page_size` where it may be set."""
     parameters = [
-        OpenApiParameter("cursor", str, description="From a page's `next` or `previous` link.")
+        OpenApiParameter(
+            "cursor",
+            {"type": "string", "minLength": 1},
+            description="From a page's `next` or `previous` link; any other value is a 404.",
+        )
     ]
     if paginator.page_size_query_param:
         parameters.append(
             OpenApiParameter(
                 paginator.page_size_query_param,
                 {"type": "integer", "minimum": 1, "maximum": paginator.max_page_size},
-                description=f"Items per page (default {paginator.page_size}).",
+                description=f"Items per page (default {paginator.page_size}, at most "
+                f"{paginator.max_page_size}; outside 1…{paginator.max_page_size} is a 400).",
             )
         )
     return parameters

@@ -150,6 +150,62 @@ def test_a_cursor_with_a_position_that_does_not_fit_the_ordering_is_404(staff_ap
     }
 
 
+@pytest.mark.parametrize(
+    "position",
+    ["1e131072", "1e-1000000", "-1e131072", "9" * 200, "1e40000", "NaN", "Infinity"],
+)
+@pytest.mark.parametrize(
+    "list_path",
+    [
+        "/api/products/?ordering=price",
+        "/api/products/?ordering=-units_sold",
+        "/api/reports/customers/?ordering=-lifetime_value",
+        "/api/reports/customers/?ordering=-order_count",
+    ],
+)
+def test_a_cursor_position_beyond_the_columns_range_is_404(staff_api, list_path, position):
+    # These passed the type check and overflowed Postgres numeric: a 500.
+    response = staff_api.get(f"{list_path}&cursor={cursor(position)}")
+    assert response.status_code == 404, response.content
+    assert response.json()["error"]["message"] == "Invalid cursor"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "bm90LWEtY3Vyc29y",  # base64 of "not-a-cursor"
+        "%25%25%25",
+        "",
+        quote(base64.b64encode(b"x=1").decode()),  # decodes, but names nothing a cursor has
+        quote(base64.b64encode(b"p=a").decode()) + "%25",
+    ],
+)
+@pytest.mark.parametrize("list_path", ["/api/products/?", "/api/orders/?", "/api/categories/?"])
+def test_a_cursor_the_api_did_not_hand_out_is_404_not_the_first_page(staff_api, list_path, value):
+    # These answered 200 with the first page: a client with a corrupted cursor silently
+    # started again.
+    response = staff_api.get(f"{list_path}cursor={value}")
+    assert response.status_code == 404, response.content
+    assert response.json()["error"]["message"] == "Invalid cursor"
+
+
+@pytest.mark.parametrize("size", ["0", "-1", "101", "1000", "ten", "", "2.5"])
+@pytest.mark.parametrize("list_path", ["/api/products/", "/api/orders/"])
+def test_a_page_size_outside_the_documented_range_is_400(staff_api, list_path, size):
+    # It was clamped to 100 (or fell back to the default) without a word.
+    response = staff_api.get(f"{list_path}?page_size={size}")
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["fields"] == {"page_size": "Use 1 to 100."}
+
+
+def test_the_largest_page_size_is_served_and_documented(staff_api):
+    assert staff_api.get("/api/products/?page_size=100").status_code == 200
+    schema = staff_api.get("/api/schema/?format=json").json()
+    parameters = schema["paths"]["/api/products/"]["get"]["parameters"]
+    page_size = next(p for p in parameters if p["name"] == "page_size")
+    assert (page_size["schema"]["minimum"], page_size["schema"]["maximum"]) == (1, 100)
+
+
 def test_the_cursors_the_api_hands_out_still_work_for_every_ordering(staff_api, make_product):
     for i in range(3):
         make_product(f"ROAST-{i}", price=f"{i + 1}.00", name=f"Roast {i}")
@@ -159,3 +215,4 @@ def test_the_cursors_the_api_hands_out_still_work_for_every_ordering(staff_api, 
         second = staff_api.get(first["next"])
         assert second.status_code == 200, second.content
         assert len(first["results"]) + len(second.json()["results"]) == 3
+        assert staff_api.get(second.json()["previous"]).status_code == 200
