@@ -29,6 +29,8 @@ from config.api import (
 from config.errors import NotFound
 
 CATALOG_PROJECTIONS = ("product_summary", "category_summary")
+SALES_FIGURES = ("units_sold", "revenue", "order_count", "last_ordered_at")
+STAFF_ONLY = "Staff only: absent for anyone else."
 
 
 # --- output ---
@@ -56,10 +58,24 @@ class ProductOut(serializers.Serializer):
     stock = serializers.IntegerField()
     in_stock = serializers.BooleanField()
     active = serializers.BooleanField()
-    units_sold = serializers.IntegerField()
-    revenue = serializers.DecimalField(max_digits=16, decimal_places=2)
-    order_count = serializers.IntegerField()
-    last_ordered_at = serializers.DateTimeField(allow_null=True)
+    # Sales figures are staff only, as in /api/reports/best-sellers/: anyone may list products
+    # by popularity (?ordering=-units_sold), but the figures themselves are the shop's business.
+    units_sold = serializers.IntegerField(required=False, help_text=STAFF_ONLY)
+    revenue = serializers.DecimalField(
+        max_digits=16, decimal_places=2, required=False, help_text=STAFF_ONLY
+    )
+    order_count = serializers.IntegerField(required=False, help_text=STAFF_ONLY)
+    last_ordered_at = serializers.DateTimeField(
+        allow_null=True, required=False, help_text=STAFF_ONLY
+    )
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        if request is None or not request.user.is_staff:
+            for name in SALES_FIGURES:
+                del data[name]
+        return data
 
 
 class ProductCommandOut(CommandOut):
@@ -222,7 +238,8 @@ class ProductDetail(QueryView):
         return super().get(request, *args, **kwargs)
 
     def read(self, request, sku):
-        return Response(ProductOut(queries.get_product(sku=known_shape(sku))).data)
+        product = queries.get_product(sku=known_shape(sku))
+        return Response(ProductOut(product, context={"request": request}).data)
 
 
 class ProductCommand(CommandView):

@@ -477,4 +477,5 @@ def page_of(item_serializer: type[serializers.Serializer]) -> type[serializers.S
 
 def paginated_response(view, request, queryset, paginator, item_serializer) -> Response:
     page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(item_serializer(page, many=True).data)
+    items = item_serializer(page, many=True, context={"request": request})
+    return paginator.get_paginated_response(items.data)

@@ -382,4 +382,7 @@ class BestSellers(QueryView):
         return super().get(request, *args, **kwargs)
 
     def read(self, request):
-        return Response(ProductOut(catalog_queries.best_sellers()[:20], many=True).data)
+        best = ProductOut(
+            catalog_queries.best_sellers()[:20], many=True, context={"request": request}
+        )
+        return Response(best.data)
