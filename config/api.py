@@ -34,7 +34,7 @@ from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from config.commands import CommandResult
-from config.errors import Conflict, DomainError
+from config.errors import Conflict, DomainError, NotProjectedYet
 from readmodels.consistency import wait_for
 from readmodels.eventlog import Position
 from readmodels.models import IdempotentRequest, ProjectionCheckpoint
@@ -147,6 +147,8 @@ def command_response(
     headers = {"Location": location}
     if result.consistency_token:
         headers["X-Consistency-Token"] = result.consistency_token
+        # Following Location then reads consistently: waiting (or 202) until the change shows.
+        headers["Location"] = f"{location}?{parse.urlencode({'after': result.consistency_token})}"
     return Response(
         body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK, headers=headers
     )
@@ -300,7 +302,9 @@ PROCESSING = OpenApiResponse(
         "Processing",
         {"status": serializers.CharField(), "consistency_token": serializers.CharField()},
     ),
-    "The projections have not reached `after` yet; retry after Retry-After seconds.",
+    "The projections have not reached `after` yet (or, without `after`, what was asked for "
+    "exists but is not readable yet, such as your order right after placing it); retry after "
+    "Retry-After seconds, or read again with `after` set to this `consistency_token`.",
 )
 QUERY_ERRORS = error_responses(400, 401, 403, 404, 429)
 
@@ -312,6 +316,14 @@ def query_responses(ok) -> dict:
         304: OpenApiResponse(description="Not modified"),
         **QUERY_ERRORS,
     }
+
+
+def processing(position) -> Response:
+    return Response(
+        {"status": "processing", "consistency_token": str(position)},
+        status=status.HTTP_202_ACCEPTED,
+        headers={"Retry-After": "1"},
+    )
 
 
 class QueryView(APIView):
@@ -327,16 +339,15 @@ class QueryView(APIView):
         if after is not None and not wait_for(
             after, self.projections, timeout=params.validated_data["wait"] / 1000
         ):
-            return Response(
-                {"status": "processing", "consistency_token": str(after)},
-                status=status.HTTP_202_ACCEPTED,
-                headers={"Retry-After": "1"},
-            )
+            return processing(after)
         # The ETag is taken before the read, so it can only be older than the data, never newer.
         etag = self._etag(request)
         if etag in request.headers.get("If-None-Match", ""):
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
-        response = self.read(request, *args, **kwargs)
+        try:
+            response = self.read(request, *args, **kwargs)
+        except NotProjectedYet as pending:
+            return processing(pending.position)
         response["ETag"] = etag
         return response
 

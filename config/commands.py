@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -11,12 +12,15 @@ from readmodels.eventlog import Position
 
 @dataclass(frozen=True)
 class CommandResult:
-    """What a command returns: the aggregate's id, its new version, and the consistency token
-    (the position of the command's last event; None when the command changed nothing)."""
+    """What a command returns: the aggregate's id, its new version, the consistency token (the
+    position of the command's last event; None when the command changed nothing), and `state`:
+    what the command knows of the aggregate after writing, for its answer (the read side may
+    not have caught up yet)."""
 
     id: int
     version: int
     token: Position | None
+    state: Mapping | None = None
 
     @property
     def consistency_token(self) -> str | None:

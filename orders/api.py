@@ -93,6 +93,38 @@ class CustomerReportOut(serializers.Serializer):
     last_order_at = serializers.DateTimeField(allow_null=True)
 
 
+class OrderStateOut(serializers.Serializer):
+    """The order as the command left it (from the command itself, not the read side)."""
+
+    status = serializers.ChoiceField(choices=OrderStatus.choices)
+    total = serializers.DecimalField(max_digits=14, decimal_places=2)
+    currency = serializers.CharField()
+    payment_reference = serializers.CharField(allow_blank=True)
+    tracking_number = serializers.CharField(allow_blank=True)
+
+
+class PlacedOrderStateOut(OrderStateOut):
+    lines = OrderLineOut(many=True)
+
+
+class OrderCommandOut(CommandOut, OrderStateOut):
+    pass
+
+
+class PlacedOrderOut(CommandOut, PlacedOrderStateOut):
+    pass
+
+
+def order_answer(result, *, state_out=OrderStateOut, created: bool = False):
+    """A command's answer for an order: id, version, token and the order's new state."""
+    return command_response(
+        result,
+        location=order_location(result.id),
+        created=created,
+        **state_out(result.state).data,
+    )
+
+
 class TokenOut(serializers.Serializer):
     token = serializers.CharField()
 
@@ -257,15 +289,16 @@ class Orders(QueryView, CommandView):
     @extend_schema(
         request=PlaceOrderIn,
         parameters=[IDEMPOTENCY_HEADER],
-        responses={201: CommandOut, **COMMAND_ERRORS},
+        responses={201: PlacedOrderOut, **COMMAND_ERRORS},
     )
     def post(self, request, *args, **kwargs):
-        """Place an order for the logged-in customer; stock is taken at once."""
+        """Place an order for the logged-in customer; stock is taken at once. The answer has
+        the lines with their unit prices and the total to pay."""
         return super().post(request, *args, **kwargs)
 
     def run(self, request, data):
         result = commands.place_order(actor=request.user, lines=data["lines"])
-        return command_response(result, location=order_location(result.id), created=True)
+        return order_answer(result, state_out=PlacedOrderStateOut, created=True)
 
 
 class OrderDetail(QueryView):
@@ -307,15 +340,19 @@ class OrderCommand(CommandView):
     command = None
 
     def run(self, request, data, order_id):
-        result = type(self).command(actor=request.user, order_id=order_id, **data)
-        return command_response(result, location=order_location(order_id))
+        return order_answer(type(self).command(actor=request.user, order_id=order_id, **data))
 
 
-pay = OrderCommand.for_command(commands.pay_order, PayIn)
-cancel = OrderCommand.for_command(commands.cancel_order, CancelIn)
-ship = OrderCommand.for_command(commands.ship_order, ShipIn, permission_classes=[IsAdminUser])
+pay = OrderCommand.for_command(commands.pay_order, PayIn, response=OrderCommandOut)
+cancel = OrderCommand.for_command(commands.cancel_order, CancelIn, response=OrderCommandOut)
+ship = OrderCommand.for_command(
+    commands.ship_order, ShipIn, response=OrderCommandOut, permission_classes=[IsAdminUser]
+)
 deliver = OrderCommand.for_command(
-    commands.deliver_order, VersionedIn, permission_classes=[IsAdminUser]
+    commands.deliver_order,
+    VersionedIn,
+    response=OrderCommandOut,
+    permission_classes=[IsAdminUser],
 )
 
 

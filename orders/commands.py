@@ -157,7 +157,10 @@ def _replay(order: Order, digest: str) -> CommandResult:
             fields={"idempotency_key": "Use a new key for a new order."},
         )
     return CommandResult(
-        id=order.pk, version=order.version, token=_event_position(order, events.OrderPlaced)
+        id=order.pk,
+        version=order.version,
+        token=_event_position(order, events.OrderPlaced),
+        state=order_state(order, lines=order.lines.order_by("product_id")),
     )
 
 
@@ -238,7 +241,7 @@ def _place(
         idempotency_key=key or None,
         request_digest=digest,
     )
-    OrderLine.objects.bulk_create(
+    lines = [
         OrderLine(
             order=order,
             product=product,
@@ -248,7 +251,8 @@ def _place(
             unit_price=product.price,
         )
         for product in products
-    )
+    ]
+    OrderLine.objects.bulk_create(lines)
     for product in products:
         Product.objects.filter(pk=product.pk).update(stock=F("stock") - quantities[product.sku])
     token = record(
@@ -270,7 +274,34 @@ def _place(
         ),
         actor=actor,
     )
-    return CommandResult(id=order.pk, version=order.version, token=token)
+    return CommandResult(
+        id=order.pk, version=order.version, token=token, state=order_state(order, lines=lines)
+    )
+
+
+def order_state(order: Order, *, lines=None) -> dict:
+    """An order as a command's answer shows it: what the command itself wrote (never read back
+    from the read side, which may not have the order yet). Lines only where they were asked
+    for, as place_order's answer."""
+    state = {
+        "status": order.status,
+        "total": order.total,
+        "currency": order.currency,
+        "payment_reference": order.payment_reference,
+        "tracking_number": order.tracking_number,
+    }
+    if lines is not None:
+        state["lines"] = [
+            {
+                "sku": line.sku,
+                "name": line.product_name,
+                "quantity": line.quantity,
+                "unit_price": line.unit_price,
+                "line_total": line.unit_price * line.quantity,
+            }
+            for line in lines
+        ]
+    return state
 
 
 def _lock_order(order_id, *, visible_to=None) -> Order:
@@ -307,7 +338,7 @@ def _transition(order: Order, new_status: OrderStatus, *, actor, event, **change
         event(order_id=order.pk, customer_id=order.customer_id, version=order.version),
         actor=actor,
     )
-    return CommandResult(id=order.pk, version=order.version, token=token)
+    return CommandResult(id=order.pk, version=order.version, token=token, state=order_state(order))
 
 
 def pay_order(
@@ -339,7 +370,10 @@ def pay_order(
                     fields={"amount": f"The payment with this reference was {order.total}."},
                 )
             return CommandResult(
-                id=order.pk, version=order.version, token=_event_position(order, events.OrderPaid)
+                id=order.pk,
+                version=order.version,
+                token=_event_position(order, events.OrderPaid),
+                state=order_state(order),
             )
         check_expected_version(order.version, expected_version, what="order")
         _require_transition(order, OrderStatus.PAID)

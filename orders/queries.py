@@ -9,8 +9,8 @@ from decimal import Decimal
 
 from django.db.models import QuerySet
 
-from config.errors import NotFound
-from readmodels.eventlog import aggregate_history
+from config.errors import NotFound, NotProjectedYet
+from readmodels.eventlog import aggregate_history, position_of
 from readmodels.models import CustomerSummary, DailySales, OrderSummary
 
 CUSTOMER_ORDERINGS = {
@@ -47,8 +47,18 @@ def get_order(*, order_id: int, customer_id: int | None = None) -> OrderSummary:
         orders = orders.filter(customer_id=customer_id)
     order = orders.first()
     if order is None:
+        _raise_if_not_projected_yet(order_id=order_id, customer_id=customer_id)
         raise NotFound(f"There is no order {order_id}.")
     return order
+
+
+def _raise_if_not_projected_yet(*, order_id: int, customer_id: int | None) -> None:
+    """An order the event log has (and `customer_id` owns) but the summary does not yet."""
+    history = aggregate_history("order", order_id)
+    if history and customer_id in (None, history[0].payload.get("customer_id")):
+        raise NotProjectedYet(
+            f"Order {order_id} is not readable yet.", position=position_of(history[-1])
+        )
 
 
 @dataclasses.dataclass(frozen=True)

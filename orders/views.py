@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from catalog import queries as catalog_queries
 from catalog.forms import AddToCartForm
-from config.errors import DomainError, NotFound
+from config.errors import DomainError, NotFound, NotProjectedYet
 from config.forms import add_domain_error
 from orders import cart, commands, queries
 from orders.forms import CancelForm, CartQuantityForm, CheckoutForm, PaymentForm, SignUpForm
@@ -177,10 +177,11 @@ def _order_context(request, order_id: int) -> dict:
 def _render_order(request, order_id: int, *, status=200, **forms):
     try:
         context = _order_context(request, order_id)
-    except NotFound:
-        if order_id not in request.session.get(PLACED_ORDERS, {}).values():
+    except NotFound as missing:
+        placed_here = order_id in request.session.get(PLACED_ORDERS, {}).values()
+        if not (placed_here or isinstance(missing, NotProjectedYet)):
             raise Http404("There is no such order.") from None
-        # Placed by this session, not yet on the read side: say so and poll until it is.
+        # The shopper's own order, not yet on the read side: say so and poll until it is.
         template = "orders/_processing.html" if request.htmx else "orders/processing.html"
         return render(request, template, {"order_id": order_id})
     context.update(forms)

@@ -88,7 +88,7 @@ def test_staff_create_a_product_and_get_a_token_location_and_201(staff_api, cate
         "consistency_token": f"{event.txid}-{event.id}",
     }
     assert response["X-Consistency-Token"] == body["consistency_token"]
-    assert response["Location"] == "/api/products/API-1/"
+    assert response["Location"] == f"/api/products/API-1/?after={body['consistency_token']}"
 
 
 @pytest.mark.parametrize(
