@@ -156,6 +156,7 @@ def product_location(sku: str) -> str:
 
 class Categories(QueryView, CommandView):
     projections = ("category_summary",)
+    public = True
 
     def get_permissions(self):
         return [IsAdminUser()] if self.request.method == "POST" else super().get_permissions()
@@ -192,6 +193,7 @@ class Categories(QueryView, CommandView):
 
 class Products(QueryView, CommandView):
     projections = CATALOG_PROJECTIONS
+    public = True
     input_serializer = ProductIn
 
     def get_permissions(self):
@@ -231,6 +233,7 @@ class Products(QueryView, CommandView):
 
 class ProductDetail(QueryView):
     projections = ("product_summary",)
+    public = True
 
     @extend_schema(parameters=CONSISTENCY_PARAMETERS, responses=query_responses(ProductOut))
     def get(self, request, *args, **kwargs):

@@ -18,10 +18,12 @@ from datetime import timedelta
 from decimal import Decimal
 from urllib import parse
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.cache import patch_cache_control, patch_vary_headers
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -331,6 +333,25 @@ class QueryView(APIView):
     # a docstring: the schema would show it as every subclass's description.)
 
     projections: tuple[str, ...] = ()
+    # Whether an anonymous caller's answer may be kept by shared caches for a few seconds (the
+    # catalog). Everything else depends on who asks: private, revalidated with the ETag.
+    public = False
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if request.method not in ("GET", "HEAD"):
+            return response
+        # Every answer may differ by caller (orders, reports; staff see more of the catalog).
+        patch_vary_headers(response, ("Authorization", "Cookie"))
+        if response.status_code == status.HTTP_202_ACCEPTED:
+            patch_cache_control(response, no_store=True)
+        elif (
+            self.public and response.status_code in (200, 304) and not request.user.is_authenticated
+        ):
+            patch_cache_control(response, public=True, max_age=settings.API_PUBLIC_MAX_AGE)
+        else:
+            patch_cache_control(response, private=True, no_cache=True)
+        return response
 
     def get(self, request, *args, **kwargs):
         params = ConsistencyParams(data=request.query_params)

@@ -230,6 +230,8 @@ REST_FRAMEWORK = {
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# Seconds shared caches may keep an anonymous catalog answer (others are private).
+API_PUBLIC_MAX_AGE = int(os.environ.get("API_PUBLIC_MAX_AGE", "10"))
 # Throttles and failed-login limits count in the cache's Redis (see config/throttling.py).
 RATE_LIMIT_REDIS_URL = CACHES["default"]["LOCATION"]
 # Failed logins (API token and the login page) per account and per client address in a window.

@@ -216,3 +216,46 @@ def test_the_cursors_the_api_hands_out_still_work_for_every_ordering(staff_api, 
         assert second.status_code == 200, second.content
         assert len(first["results"]) + len(second.json()["results"]) == 3
         assert staff_api.get(second.json()["previous"]).status_code == 200
+
+
+def cache_control(response) -> set[str]:
+    return {part.strip() for part in response["Cache-Control"].split(",")}
+
+
+def varies_by_caller(response) -> bool:
+    return {"Authorization", "Cookie"} <= {v.strip() for v in response["Vary"].split(",")}
+
+
+@pytest.mark.parametrize("path", ["/api/products/", "/api/categories/", "/api/products/PUB-1/"])
+def test_anonymous_catalog_reads_are_briefly_public(api, staff_api, make_product, path, settings):
+    make_product("PUB-1")
+    engine.run_all()
+    response = api.get(path)
+    assert response.status_code == 200
+    assert cache_control(response) == {"public", f"max-age={settings.API_PUBLIC_MAX_AGE}"}
+    assert response["ETag"] and varies_by_caller(response)
+    revalidated = api.get(path, HTTP_IF_NONE_MATCH=response["ETag"])
+    assert revalidated.status_code == 304 and cache_control(revalidated) == cache_control(response)
+    # Staff see the sales figures: their answer is theirs alone.
+    assert cache_control(staff_api.get(path)) == {"private", "no-cache"}
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/orders/", "/api/reports/customers/", "/api/reports/daily-sales/"]
+)
+def test_answers_that_depend_on_the_caller_are_private(staff_api, api, path):
+    # These carried no Vary and no Cache-Control: a shared cache could hand one user's orders
+    # to another.
+    for client in (staff_api, api):
+        response = client.get(path)
+        assert cache_control(response) == {"private", "no-cache"}, response.status_code
+        assert varies_by_caller(response)
+
+
+def test_a_processing_answer_is_not_stored(customer_api, make_product):
+    # No worker here and no engine run: the order stays unprojected.
+    sku = make_product(stock=3)
+    placed = customer_api.post("/api/orders/", order_body(sku), format="json").json()
+    response = customer_api.get(f"/api/orders/?after={placed['consistency_token']}")
+    assert response.status_code == 202
+    assert cache_control(response) == {"no-store"}
