@@ -86,7 +86,8 @@ class DaySalesOut(serializers.Serializer):
 
 class CustomerReportOut(serializers.Serializer):
     customer_id = serializers.IntegerField()
-    name = serializers.CharField()
+    username = serializers.CharField(help_text="What the customer logs in with.")
+    name = serializers.CharField(help_text="The customer's display name.")
     email = serializers.EmailField()
     order_count = serializers.IntegerField()
     lifetime_value = serializers.DecimalField(max_digits=16, decimal_places=2)
@@ -223,21 +224,45 @@ def visible_to(user) -> int | None:
     return customer_id
 
 
+class SignUpOut(CommandOut):
+    username = serializers.CharField()
+    display_name = serializers.CharField()
+    token = serializers.CharField(
+        allow_null=True,
+        help_text="The new customer's API token (send `Authorization: Token <token>`); null "
+        "when staff signed the customer up.",
+    )
+
+
 class SignUp(CommandView):
     input_serializer = SignUpIn
 
     @extend_schema(
         request=SignUpIn,
         parameters=[IDEMPOTENCY_HEADER],
-        responses={201: CommandOut, **COMMAND_ERRORS},
+        responses={201: SignUpOut, **COMMAND_ERRORS},
     )
     def post(self, request, *args, **kwargs):
-        """Sign up as a customer (no login needed); then ask /api/auth/token/ for a token."""
+        """Sign up as a customer (no login needed). The answer carries the new customer's API
+        token, so the client can go on at once; `Location` is their order list.
+        (/api/auth/token/ gives the same token later from the username and password.)"""
         return super().post(request, *args, **kwargs)
 
     def run(self, request, data):
         result = commands.register_customer(actor=request.user, **data)
-        return command_response(result, location=reverse("order-list"), created=True)
+        # The token is API access, not shop state: the API hands it out, as /api/auth/token/
+        # does, and only to the customers themselves, never to staff signing someone up.
+        token = None
+        if not request.user.is_authenticated:
+            token = Token.objects.get_or_create(user_id=result.state["user_id"])[0].key
+        return command_response(
+            result,
+            location=reverse("order-list"),
+            created=True,
+            username=result.state["username"],
+            display_name=result.state["display_name"],
+            token=token,
+        )
 
 
 class ObtainToken(APIView):

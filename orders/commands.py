@@ -84,7 +84,12 @@ def register_customer(
             )
     except IntegrityError:  # a concurrent sign-up took the name between the check and the insert
         _username_taken(username)
-    return CommandResult(id=customer.pk, version=1, token=token)
+    return CommandResult(
+        id=customer.pk,
+        version=1,
+        token=token,
+        state={"user_id": user.pk, "username": username, "display_name": display_name},
+    )
 
 
 def _username_taken(username: str):

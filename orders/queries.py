@@ -7,7 +7,8 @@ import dataclasses
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from config.errors import NotFound, NotProjectedYet
 from readmodels.eventlog import aggregate_history, position_of
@@ -108,4 +109,9 @@ def daily_sales(*, start: date, end: date) -> list[DaySales]:
 
 
 def top_customers(*, ordering: str = "-lifetime_value") -> QuerySet[CustomerSummary]:
-    return CustomerSummary.objects.order_by(*CUSTOMER_ORDERINGS[ordering])
+    """Customers by lifetime value or order count, each with the username they log in with
+    (identity, looked up per row of the page like customer_id_of; not a figure to project)."""
+    username = get_user_model().objects.filter(customer__pk=OuterRef("customer_id"))
+    return CustomerSummary.objects.annotate(
+        username=Subquery(username.values("username")[:1])
+    ).order_by(*CUSTOMER_ORDERINGS[ordering])

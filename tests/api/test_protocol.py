@@ -123,6 +123,41 @@ def test_sign_up_token_and_health(api):
     assert health.status_code == 200 and health.json()["database"] is True
 
 
+def test_sign_up_answers_with_a_token_to_go_on_with(api, staff_api):
+    # Sign-up gave no way to continue: the client had to guess that the token endpoint came next.
+    schema = api.get("/api/schema/?format=json").json()
+    answer = schema["paths"]["/api/customers/"]["post"]["responses"]["201"]
+    name = answer["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert "token" in schema["components"]["schemas"][name]["required"]
+    data = {
+        "username": "newbie",
+        "email": "newbie@example.com",
+        "password": "a-long-Passphrase-7",
+        "display_name": "New Bie",
+    }
+    body = api.post("/api/customers/", data, format="json").json()
+    assert (body["username"], body["display_name"]) == ("newbie", "New Bie")
+    orders = api.get("/api/orders/", HTTP_AUTHORIZATION=f"Token {body['token']}")
+    assert orders.status_code == 200, orders.content
+    # Staff signing someone up get no key to the customer's account.
+    on_behalf = staff_api.post(
+        "/api/customers/", {**data, "username": "proxied", "email": "p@example.com"}, format="json"
+    )
+    assert (on_behalf.status_code, on_behalf.json()["token"]) == (201, None)
+
+
+def test_the_customers_report_names_each_customer(staff_api, make_customer):
+    # It gave customer_id with no username.
+    make_customer("reported")
+    engine.run_all()
+    row = staff_api.get("/api/reports/customers/").json()["results"][0]
+    assert (row["username"], row["name"], row["email"]) == (
+        "reported",
+        "Reported",
+        "reported@example.com",
+    )
+
+
 def cursor(position: str) -> str:
     """A cursor as DRF encodes one, with a position nobody handed out."""
     return quote(base64.b64encode(f"p={position}".encode()).decode())
