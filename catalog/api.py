@@ -194,6 +194,7 @@ class Categories(QueryView, CommandView):
 class Products(QueryView, CommandView):
     projections = CATALOG_PROJECTIONS
     public = True
+    filters = ProductFilters
     input_serializer = ProductIn
 
     def get_permissions(self):
@@ -210,9 +211,7 @@ class Products(QueryView, CommandView):
         return super().get(request, *args, **kwargs)
 
     def read(self, request):
-        filters = ProductFilters(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        products = queries.list_products(**filters.validated_data)
+        products = queries.list_products(**self.filtered)
         return paginated_response(self, request, products, ProductCursor(), ProductOut)
 
     @extend_schema(

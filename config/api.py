@@ -336,6 +336,8 @@ class QueryView(APIView):
     # Whether an anonymous caller's answer may be kept by shared caches for a few seconds (the
     # catalog). Everything else depends on who asks: private, revalidated with the ETag.
     public = False
+    # The serializer of the view's own query parameters; `read` finds them in `self.filtered`.
+    filters: type[serializers.Serializer] | None = None
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
@@ -354,8 +356,17 @@ class QueryView(APIView):
         return response
 
     def get(self, request, *args, **kwargs):
+        # The filters are checked with `after` and `wait`, before any waiting: a bad filter is
+        # reported at once, and with every other bad parameter.
         params = ConsistencyParams(data=request.query_params)
-        params.is_valid(raise_exception=True)
+        filters = self.filters(data=request.query_params) if self.filters else None
+        errors = {}
+        for serializer in (params, filters):
+            if serializer is not None and not serializer.is_valid():
+                errors.update(serializer.errors)
+        if errors:
+            raise exceptions.ValidationError(errors)
+        self.filtered = filters.validated_data if filters else {}
         after = params.validated_data.get("after")
         if after is not None and not wait_for(
             after, self.projections, timeout=params.validated_data["wait"] / 1000

@@ -288,6 +288,7 @@ class ObtainToken(APIView):
 class Orders(QueryView, CommandView):
     permission_classes = [IsAuthenticated]
     projections = ("order_summary",)
+    filters = OrderFilters
     input_serializer = PlaceOrderIn
 
     @extend_schema(
@@ -301,14 +302,10 @@ class Orders(QueryView, CommandView):
         return super().get(request, *args, **kwargs)
 
     def read(self, request):
-        filters = OrderFilters(data=request.query_params)
-        filters.is_valid(raise_exception=True)
         customer_id = visible_to(request.user)
         if customer_id is None:
-            customer_id = filters.validated_data.get("customer")
-        orders = queries.list_orders(
-            customer_id=customer_id, status=filters.validated_data.get("status")
-        )
+            customer_id = self.filtered.get("customer")
+        orders = queries.list_orders(customer_id=customer_id, status=self.filtered.get("status"))
         return paginated_response(self, request, orders, NewestFirst(), OrderOut)
 
     @extend_schema(
@@ -384,6 +381,7 @@ deliver = OrderCommand.for_command(
 class DailySalesReport(QueryView):
     permission_classes = [IsAdminUser]
     projections = ("daily_sales",)
+    filters = DateRange
 
     @extend_schema(
         parameters=[
@@ -400,9 +398,7 @@ class DailySalesReport(QueryView):
         return super().get(request, *args, **kwargs)
 
     def read(self, request):
-        days = DateRange(data=request.query_params)
-        days.is_valid(raise_exception=True)
-        return Response(DaySalesOut(queries.daily_sales(**days.validated_data), many=True).data)
+        return Response(DaySalesOut(queries.daily_sales(**self.filtered), many=True).data)
 
 
 class CustomerCursor(QueryOrderedCursor):
@@ -412,6 +408,7 @@ class CustomerCursor(QueryOrderedCursor):
 class CustomersReport(QueryView):
     permission_classes = [IsAdminUser]
     projections = ("customer_summary",)
+    filters = CustomerReportFilters
 
     @extend_schema(
         parameters=[
@@ -426,9 +423,7 @@ class CustomersReport(QueryView):
         return super().get(request, *args, **kwargs)
 
     def read(self, request):
-        filters = CustomerReportFilters(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        customers = queries.top_customers(**filters.validated_data)
+        customers = queries.top_customers(**self.filtered)
         return paginated_response(self, request, customers, CustomerCursor(), CustomerReportOut)
 
 

@@ -8,6 +8,7 @@ from urllib.parse import quote
 import pytest
 
 from readmodels import engine
+from readmodels.eventlog import position_of
 from readmodels.models import DomainEvent, IdempotentRequest
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -294,3 +295,22 @@ def test_a_processing_answer_is_not_stored(customer_api, make_product):
     response = customer_api.get(f"/api/orders/?after={placed['consistency_token']}")
     assert response.status_code == 202
     assert cache_control(response) == {"no-store"}
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("/api/products/?ordering=stock", "ordering"),
+        ("/api/orders/?status=lost", "status"),
+        ("/api/reports/customers/?ordering=name", "ordering"),
+        ("/api/reports/daily-sales/?from=yesterday", "from"),
+    ],
+)
+def test_a_bad_filter_is_reported_at_once_even_with_after(staff_api, make_product, path, field):
+    # `after` and `wait` were checked first: a token not projected yet made the request wait
+    # and answer 202, and the bad filter was only reported on the retry.
+    make_product()  # the newest event, which nothing here projects
+    token = str(position_of(DomainEvent.objects.latest("id")))
+    response = staff_api.get(f"{path}&after={token}&wait=2000")
+    assert response.status_code == 400, response.content
+    assert field in response.json()["error"]["fields"]
