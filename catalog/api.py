@@ -1,6 +1,7 @@
 """Catalog JSON API. POST → catalog.commands, GET → catalog.queries."""
 
 import re
+from decimal import Decimal
 
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
@@ -9,7 +10,7 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 
 from catalog import commands, queries
-from catalog.models import SKU_PATTERN
+from catalog.models import MAX_PRICE, SKU_PATTERN
 from config.api import (
     COMMAND_ERRORS,
     CONSISTENCY_PARAMETERS,
@@ -85,6 +86,12 @@ class ProductCommandOut(CommandOut):
 # --- input ---
 
 
+def price_field():
+    return serializers.DecimalField(
+        max_digits=12, decimal_places=2, min_value=Decimal("0.01"), max_value=MAX_PRICE
+    )
+
+
 class ProductFilters(serializers.Serializer):
     q = serializers.CharField(required=False, max_length=200)
     category = serializers.SlugField(required=False)
@@ -104,14 +111,16 @@ class CategoryIn(serializers.Serializer):
 
 
 class ProductIn(serializers.Serializer):
-    sku = serializers.CharField(max_length=32)
+    sku = serializers.RegexField(SKU_PATTERN, max_length=32, trim_whitespace=False)
     name = serializers.CharField(max_length=200)
     category = serializers.SlugField()
-    price = serializers.DecimalField(max_digits=12, decimal_places=2)
+    price = price_field()
     description = serializers.CharField(
         required=False, allow_blank=True, max_length=5000, default=""
     )
-    stock = serializers.IntegerField(required=False, min_value=0, default=0)
+    stock = serializers.IntegerField(
+        required=False, min_value=0, max_value=commands.MAX_STOCK, default=0
+    )
 
 
 class DetailsIn(VersionedIn):
@@ -121,12 +130,12 @@ class DetailsIn(VersionedIn):
 
 
 class PriceIn(VersionedIn):
-    price = serializers.DecimalField(max_digits=12, decimal_places=2)
+    price = price_field()
     confirm_large_cut = serializers.BooleanField(required=False, default=False)
 
 
 class RestockIn(VersionedIn):
-    quantity = serializers.IntegerField()
+    quantity = serializers.IntegerField(min_value=1, max_value=commands.MAX_RESTOCK)
     reason = serializers.CharField(max_length=200)
 
 
@@ -156,6 +165,7 @@ def product_location(sku: str) -> str:
 
 class Categories(QueryView, CommandView):
     projections = ("category_summary",)
+    paginator = CategoryCursor
     public = True
 
     def get_permissions(self):
@@ -172,7 +182,7 @@ class Categories(QueryView, CommandView):
 
     def read(self, request):
         return paginated_response(
-            self, request, queries.list_categories(), CategoryCursor(), CategoryOut
+            self, request, queries.list_categories(), self.paginator(), CategoryOut
         )
 
     input_serializer = CategoryIn
@@ -193,6 +203,7 @@ class Categories(QueryView, CommandView):
 
 class Products(QueryView, CommandView):
     projections = CATALOG_PROJECTIONS
+    paginator = ProductCursor
     public = True
     filters = ProductFilters
     input_serializer = ProductIn
@@ -212,7 +223,7 @@ class Products(QueryView, CommandView):
 
     def read(self, request):
         products = queries.list_products(**self.filtered)
-        return paginated_response(self, request, products, ProductCursor(), ProductOut)
+        return paginated_response(self, request, products, self.paginator(), ProductOut)
 
     @extend_schema(
         request=ProductIn,

@@ -32,6 +32,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import exceptions, pagination, serializers, status
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -52,17 +53,26 @@ def error_body(code: str, message: str, fields: dict | None = None) -> dict:
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
 
 
-def _drf_fields(detail) -> dict:
+def _drf_fields(detail, prefix: str = "") -> dict:
+    """DRF's nested errors as flat field paths, the way the commands name them:
+    {"lines": [{}, {"quantity": [...]}]} -> {"lines[1].quantity": "..."}."""
+    fields = {}
     if isinstance(detail, dict):
-        return {
-            field: " ".join(map(str, messages))
-            if isinstance(messages, list)
-            else _drf_fields(messages)
-            for field, messages in detail.items()
-        }
-    if isinstance(detail, list) and any(isinstance(item, dict) for item in detail):
-        return {f"[{i}]": _drf_fields(item) for i, item in enumerate(detail) if item}
-    return {}
+        for name, messages in detail.items():
+            if isinstance(name, int):  # a list's items, by index
+                path = f"{prefix}[{name}]"
+            elif name == api_settings.NON_FIELD_ERRORS_KEY and prefix:
+                path = prefix  # about the nested object or list as a whole
+            else:
+                path = f"{prefix}.{name}" if prefix else str(name)
+            fields.update(_drf_fields(messages, path))
+    elif isinstance(detail, list) and any(isinstance(item, dict | list) for item in detail):
+        for index, item in enumerate(detail):
+            if item:
+                fields.update(_drf_fields(item, f"{prefix}[{index}]"))
+    elif detail:
+        fields[prefix or "non_field_errors"] = " ".join(map(str, detail))
+    return fields
 
 
 def exception_handler(exc, context):
@@ -338,6 +348,8 @@ class QueryView(APIView):
     public = False
     # The serializer of the view's own query parameters; `read` finds them in `self.filtered`.
     filters: type[serializers.Serializer] | None = None
+    # The pagination of a list (its `cursor` and `page_size` are checked with the rest).
+    paginator: type[CursorPagination] | None = None
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
@@ -358,18 +370,10 @@ class QueryView(APIView):
     def get(self, request, *args, **kwargs):
         # The filters are checked with `after` and `wait`, before any waiting: a bad filter is
         # reported at once, and with every other bad parameter.
-        params = ConsistencyParams(data=request.query_params)
-        filters = self.filters(data=request.query_params) if self.filters else None
-        errors = {}
-        for serializer in (params, filters):
-            if serializer is not None and not serializer.is_valid():
-                errors.update(serializer.errors)
-        if errors:
-            raise exceptions.ValidationError(errors)
-        self.filtered = filters.validated_data if filters else {}
-        after = params.validated_data.get("after")
+        consistency, self.filtered = self._checked_parameters(request)
+        after = consistency.get("after")
         if after is not None and not wait_for(
-            after, self.projections, timeout=params.validated_data["wait"] / 1000
+            after, self.projections, timeout=consistency["wait"] / 1000
         ):
             return processing(after)
         # The ETag is taken before the read, so it can only be older than the data, never newer.
@@ -385,6 +389,40 @@ class QueryView(APIView):
 
     def read(self, request, *args, **kwargs) -> Response:
         raise NotImplementedError
+
+    def _checked_parameters(self, request) -> tuple[dict, dict]:
+        """Every query parameter, checked before anything is read or waited for (a bad filter
+        was reported only after `after` had been waited for): `after`/`wait` and the filters'
+        values, or a 400
+        naming every bad parameter, or a 404 for a cursor the API did not hand out."""
+        params = ConsistencyParams(data=request.query_params)
+        filters = self.filters(data=request.query_params) if self.filters else None
+        serializers_ = [s for s in (params, filters) if s is not None]
+        known = {name for serializer in serializers_ for name in serializer.fields}
+        paginator = self.paginator() if self.paginator else None
+        if paginator is not None:
+            known |= {paginator.cursor_query_param, paginator.page_size_query_param}
+        errors = {}
+        for serializer in serializers_:
+            if not serializer.is_valid():
+                errors.update(serializer.errors)
+        for name, value in request.query_params.items():
+            if name not in known:
+                # A misspelt filter used to be ignored: the client got everything, unfiltered.
+                errors.setdefault(name or "?", ["Unknown parameter."])
+            elif value == "":
+                # DRF takes an empty optional parameter (`?status=`) as absent.
+                errors.setdefault(name, ["Must not be empty; leave it out instead."])
+        if paginator is not None and paginator.page_size_query_param not in errors:
+            try:
+                paginator.get_page_size(request)
+            except exceptions.ValidationError as error:
+                errors.update(error.detail)
+        if errors:
+            raise exceptions.ValidationError(errors)
+        if paginator is not None:
+            paginator.check_cursor(request)
+        return params.validated_data, filters.validated_data if filters else {}
 
     def _etag(self, request) -> str:
         positions = ProjectionCheckpoint.objects.filter(name__in=self.projections).order_by("name")
@@ -439,10 +477,13 @@ class CursorPagination(pagination.CursorPagination):
             raise exceptions.ValidationError({name: [f"Use 1 to {self.max_page_size}."]})
         return size
 
-    def decode_cursor(self, request):
+    def check_cursor(self, request) -> None:
         encoded = request.query_params.get(self.cursor_query_param)
         if encoded is not None and not self._well_formed(encoded):
             raise exceptions.NotFound(self.invalid_cursor_message)
+
+    def decode_cursor(self, request):
+        self.check_cursor(request)
         cursor = super().decode_cursor(request)
         if cursor is None or cursor.position is None:
             return cursor

@@ -205,16 +205,15 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.schema.EnforcedSchema",
     "EXCEPTION_HANDLER": "config.api.exception_handler",
     # JSON only: the browsable API answered a browser's Accept: text/html with HTML pages.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "config.content.JSONWhateverAccepted",
-    "DEFAULT_PARSER_CLASSES": [
-        "config.content.BoundedJSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON bodies only: a form or multipart body could not express the nested order lines, and
+    # accepted shapes (a list for an object) that JSON refuses. Others are a 415.
+    "DEFAULT_PARSER_CLASSES": ["config.content.BoundedJSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_THROTTLE_CLASSES": [
         "config.throttling.AnonThrottle",
         "config.throttling.UserThrottle",
@@ -244,6 +243,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Commands are POSTs, queries are GETs served from summary tables.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Request bodies get their own components, which can say what is refused (blank text).
+    "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -1,6 +1,7 @@
 """Customers, orders and sales reports as JSON. POST → orders.commands, GET → orders.queries."""
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 from django.urls import reverse
 from django.utils import timezone
@@ -147,15 +148,21 @@ class TokenIn(serializers.Serializer):
 
 class LineIn(serializers.Serializer):
     sku = serializers.CharField(max_length=32)
-    quantity = serializers.IntegerField()
+    quantity = serializers.IntegerField(min_value=1, max_value=commands.MAX_QUANTITY)
 
 
 class PlaceOrderIn(serializers.Serializer):
-    lines = LineIn(many=True, allow_empty=True)
+    lines = LineIn(many=True, min_length=1, max_length=commands.MAX_LINES)
 
 
 class PayIn(VersionedIn):
-    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    amount = serializers.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        max_value=commands.MAX_PAYMENT,
+        help_text="The order's total, exactly.",
+    )
     payment_reference = serializers.CharField(max_length=64)
 
 
@@ -287,6 +294,7 @@ class ObtainToken(APIView):
 
 class Orders(QueryView, CommandView):
     permission_classes = [IsAuthenticated]
+    paginator = NewestFirst
     projections = ("order_summary",)
     filters = OrderFilters
     input_serializer = PlaceOrderIn
@@ -306,7 +314,7 @@ class Orders(QueryView, CommandView):
         if customer_id is None:
             customer_id = self.filtered.get("customer")
         orders = queries.list_orders(customer_id=customer_id, status=self.filtered.get("status"))
-        return paginated_response(self, request, orders, NewestFirst(), OrderOut)
+        return paginated_response(self, request, orders, self.paginator(), OrderOut)
 
     @extend_schema(
         request=PlaceOrderIn,
@@ -407,6 +415,7 @@ class CustomerCursor(QueryOrderedCursor):
 
 class CustomersReport(QueryView):
     permission_classes = [IsAdminUser]
+    paginator = CustomerCursor
     projections = ("customer_summary",)
     filters = CustomerReportFilters
 
@@ -424,7 +433,7 @@ class CustomersReport(QueryView):
 
     def read(self, request):
         customers = queries.top_customers(**self.filtered)
-        return paginated_response(self, request, customers, CustomerCursor(), CustomerReportOut)
+        return paginated_response(self, request, customers, self.paginator(), CustomerReportOut)
 
 
 class BestSellers(QueryView):
