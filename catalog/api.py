@@ -188,6 +188,7 @@ class Categories(QueryView, CommandView):
     input_serializer = CategoryIn
 
     @extend_schema(
+        operation_id="create_category",
         request=CategoryIn,
         parameters=[IDEMPOTENCY_HEADER],
         responses={201: CommandOut, **COMMAND_ERRORS},
@@ -226,6 +227,7 @@ class Products(QueryView, CommandView):
         return paginated_response(self, request, products, self.paginator(), ProductOut)
 
     @extend_schema(
+        operation_id="create_product",
         request=ProductIn,
         parameters=[IDEMPOTENCY_HEADER],
         responses={201: ProductCommandOut, **COMMAND_ERRORS},
@@ -245,7 +247,11 @@ class ProductDetail(QueryView):
     projections = ("product_summary",)
     public = True
 
-    @extend_schema(parameters=CONSISTENCY_PARAMETERS, responses=query_responses(ProductOut))
+    @extend_schema(
+        operation_id="get_product",
+        parameters=CONSISTENCY_PARAMETERS,
+        responses=query_responses(ProductOut),
+    )
     def get(self, request, *args, **kwargs):
         """One product by SKU."""
         return super().get(request, *args, **kwargs)

@@ -245,6 +245,7 @@ class SignUp(CommandView):
     input_serializer = SignUpIn
 
     @extend_schema(
+        operation_id="register_customer",
         request=SignUpIn,
         parameters=[IDEMPOTENCY_HEADER],
         responses={201: SignUpOut, **COMMAND_ERRORS},
@@ -278,7 +279,9 @@ class ObtainToken(APIView):
     # 401 and 403 come before the view runs: an invalid `Authorization: Token` header, or a
     # session cookie without its CSRF token.
     @extend_schema(
-        request=TokenIn, responses={200: TokenOut, **error_responses(400, 401, 403, 415, 429)}
+        operation_id="obtain_token",
+        request=TokenIn,
+        responses={200: TokenOut, **error_responses(400, 401, 403, 415, 429)},
     )
     def post(self, request):
         data = TokenIn(data=request.data)
@@ -317,6 +320,7 @@ class Orders(QueryView, CommandView):
         return paginated_response(self, request, orders, self.paginator(), OrderOut)
 
     @extend_schema(
+        operation_id="place_order",
         request=PlaceOrderIn,
         parameters=[IDEMPOTENCY_HEADER],
         responses={201: PlacedOrderOut, **COMMAND_ERRORS},
@@ -335,7 +339,11 @@ class OrderDetail(QueryView):
     permission_classes = [IsAuthenticated]
     projections = ("order_summary",)
 
-    @extend_schema(parameters=CONSISTENCY_PARAMETERS, responses=query_responses(OrderOut))
+    @extend_schema(
+        operation_id="get_order",
+        parameters=CONSISTENCY_PARAMETERS,
+        responses=query_responses(OrderOut),
+    )
     def get(self, request, *args, **kwargs):
         """One order (another customer's order is a 404)."""
         return super().get(request, *args, **kwargs)
@@ -350,7 +358,9 @@ class OrderHistory(QueryView):
     projections = ("order_summary",)
 
     @extend_schema(
-        parameters=CONSISTENCY_PARAMETERS, responses=query_responses(HistoryEntryOut(many=True))
+        operation_id="order_history",
+        parameters=CONSISTENCY_PARAMETERS,
+        responses=query_responses(HistoryEntryOut(many=True)),
     )
     def get(self, request, *args, **kwargs):
         """One order's events, oldest first."""
@@ -392,6 +402,7 @@ class DailySalesReport(QueryView):
     filters = DateRange
 
     @extend_schema(
+        operation_id="daily_sales_report",
         parameters=[
             OpenApiParameter(
                 "from", OpenApiTypes.DATE, description="first day (default: 29 days before 'to')"
@@ -420,6 +431,7 @@ class CustomersReport(QueryView):
     filters = CustomerReportFilters
 
     @extend_schema(
+        operation_id="customers_report",
         parameters=[
             CustomerReportFilters,
             *cursor_parameters(CustomerCursor),
@@ -441,7 +453,9 @@ class BestSellers(QueryView):
     projections = ("product_summary",)
 
     @extend_schema(
-        parameters=CONSISTENCY_PARAMETERS, responses=query_responses(ProductOut(many=True))
+        operation_id="best_sellers_report",
+        parameters=CONSISTENCY_PARAMETERS,
+        responses=query_responses(ProductOut(many=True)),
     )
     def get(self, request, *args, **kwargs):
         """Staff: products by units sold, then revenue."""
