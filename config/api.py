@@ -393,8 +393,8 @@ class QueryView(APIView):
     def _checked_parameters(self, request) -> tuple[dict, dict]:
         """Every query parameter, checked before anything is read or waited for (a bad filter
         was reported only after `after` had been waited for): `after`/`wait` and the filters'
-        values, or a 400
-        naming every bad parameter, or a 404 for a cursor the API did not hand out."""
+        values; or a 400 naming every bad parameter; or a 404 for a cursor the API did not
+        hand out."""
         params = ConsistencyParams(data=request.query_params)
         filters = self.filters(data=request.query_params) if self.filters else None
         serializers_ = [s for s in (params, filters) if s is not None]
