@@ -3,33 +3,8 @@
 import uuid
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
 
-from config.throttling import LoginRefused, authenticate_limited
 from orders.cart import MAX_QUANTITY
-
-
-class LimitedAuthenticationForm(AuthenticationForm):
-    """Django's login form, with failed logins limited per account and per address."""
-
-    error_messages = {
-        **AuthenticationForm.error_messages,
-        "too_many_failures": LoginRefused.message,
-    }
-
-    def clean(self):
-        username, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
-        if username is not None and password:
-            user = authenticate_limited(self.request, username=username, password=password)
-            if isinstance(user, LoginRefused):
-                raise forms.ValidationError(
-                    self.error_messages["too_many_failures"], code="too_many_failures"
-                )
-            if user is None:
-                raise self.get_invalid_login_error()
-            self.user_cache = user
-            self.confirm_login_allowed(user)
-        return self.cleaned_data
 
 
 class SignUpForm(forms.Form):

@@ -1,8 +1,8 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from config.forms import LimitedAuthenticationForm
 from orders import views
-from orders.forms import LimitedAuthenticationForm
 
 app_name = "orders"
 urlpatterns = [

@@ -79,3 +79,13 @@ def test_the_page_and_the_api_share_the_count(api, customer):
     for _ in range(3):
         client.post("/login/", {"username": customer.username, "password": "guess"})
     assert_login_throttled(token(api, customer.username, PASSWORD))
+
+
+def test_the_admin_login_is_limited_too(staff):
+    client = Client()
+    for _ in range(3):
+        response = client.post("/admin/login/", {"username": staff.username, "password": "guess"})
+        assert "Please enter the correct username and password" in response.content.decode()
+    response = client.post("/admin/login/", {"username": staff.username, "password": "pw"})
+    assert "Too many failed logins" in response.content.decode()
+    assert "_auth_user_id" not in client.session
