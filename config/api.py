@@ -116,7 +116,7 @@ def error_responses(*statuses: int) -> dict:
         403: "Not allowed",
         404: "Not found (another customer's order looks the same)",
         409: "Version conflict, illegal status change, or a request with this key still running",
-        415: "The body is not JSON, form data or multipart (or has no Content-Type)",
+        415: "The body is not JSON (or has no Content-Type)",
         422: "Idempotency-Key reused with a different body",
         429: "Throttled",
     }
