@@ -1,6 +1,7 @@
 """Catalog JSON API. POST → catalog.commands, GET → catalog.queries."""
 
 import re
+from decimal import Decimal
 
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
@@ -9,7 +10,7 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 
 from catalog import commands, queries
-from catalog.models import SKU_PATTERN
+from catalog.models import MAX_PRICE, SKU_PATTERN
 from config.api import (
     COMMAND_ERRORS,
     CONSISTENCY_PARAMETERS,
@@ -29,6 +30,8 @@ from config.api import (
 from config.errors import NotFound
 
 CATALOG_PROJECTIONS = ("product_summary", "product_search", "category_summary")
+SALES_FIGURES = ("units_sold", "revenue", "order_count", "last_ordered_at")
+STAFF_ONLY = "Staff only: absent for anyone else."
 
 
 # --- output ---
@@ -56,10 +59,24 @@ class ProductOut(serializers.Serializer):
     stock = serializers.IntegerField()
     in_stock = serializers.BooleanField()
     active = serializers.BooleanField()
-    units_sold = serializers.IntegerField()
-    revenue = serializers.DecimalField(max_digits=16, decimal_places=2)
-    order_count = serializers.IntegerField()
-    last_ordered_at = serializers.DateTimeField(allow_null=True)
+    # Sales figures are staff only, as in /api/reports/best-sellers/: anyone may list products
+    # by popularity (?ordering=-units_sold), but the figures themselves are the shop's business.
+    units_sold = serializers.IntegerField(required=False, help_text=STAFF_ONLY)
+    revenue = serializers.DecimalField(
+        max_digits=16, decimal_places=2, required=False, help_text=STAFF_ONLY
+    )
+    order_count = serializers.IntegerField(required=False, help_text=STAFF_ONLY)
+    last_ordered_at = serializers.DateTimeField(
+        allow_null=True, required=False, help_text=STAFF_ONLY
+    )
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        if request is None or not request.user.is_staff:
+            for name in SALES_FIGURES:
+                del data[name]
+        return data
 
 
 class ProductCommandOut(CommandOut):
@@ -67,6 +84,12 @@ class ProductCommandOut(CommandOut):
 
 
 # --- input ---
+
+
+def price_field():
+    return serializers.DecimalField(
+        max_digits=12, decimal_places=2, min_value=Decimal("0.01"), max_value=MAX_PRICE
+    )
 
 
 class ProductFilters(serializers.Serializer):
@@ -88,14 +111,16 @@ class CategoryIn(serializers.Serializer):
 
 
 class ProductIn(serializers.Serializer):
-    sku = serializers.CharField(max_length=32)
+    sku = serializers.RegexField(SKU_PATTERN, max_length=32, trim_whitespace=False)
     name = serializers.CharField(max_length=200)
     category = serializers.SlugField()
-    price = serializers.DecimalField(max_digits=12, decimal_places=2)
+    price = price_field()
     description = serializers.CharField(
         required=False, allow_blank=True, max_length=5000, default=""
     )
-    stock = serializers.IntegerField(required=False, min_value=0, default=0)
+    stock = serializers.IntegerField(
+        required=False, min_value=0, max_value=commands.MAX_STOCK, default=0
+    )
 
 
 class DetailsIn(VersionedIn):
@@ -105,12 +130,12 @@ class DetailsIn(VersionedIn):
 
 
 class PriceIn(VersionedIn):
-    price = serializers.DecimalField(max_digits=12, decimal_places=2)
+    price = price_field()
     confirm_large_cut = serializers.BooleanField(required=False, default=False)
 
 
 class RestockIn(VersionedIn):
-    quantity = serializers.IntegerField()
+    quantity = serializers.IntegerField(min_value=1, max_value=commands.MAX_RESTOCK)
     reason = serializers.CharField(max_length=200)
 
 
@@ -140,6 +165,8 @@ def product_location(sku: str) -> str:
 
 class Categories(QueryView, CommandView):
     projections = ("category_summary",)
+    paginator = CategoryCursor
+    public = True
 
     def get_permissions(self):
         return [IsAdminUser()] if self.request.method == "POST" else super().get_permissions()
@@ -155,12 +182,13 @@ class Categories(QueryView, CommandView):
 
     def read(self, request):
         return paginated_response(
-            self, request, queries.list_categories(), CategoryCursor(), CategoryOut
+            self, request, queries.list_categories(), self.paginator(), CategoryOut
         )
 
     input_serializer = CategoryIn
 
     @extend_schema(
+        operation_id="create_category",
         request=CategoryIn,
         parameters=[IDEMPOTENCY_HEADER],
         responses={201: CommandOut, **COMMAND_ERRORS},
@@ -176,6 +204,9 @@ class Categories(QueryView, CommandView):
 
 class Products(QueryView, CommandView):
     projections = CATALOG_PROJECTIONS
+    paginator = ProductCursor
+    public = True
+    filters = ProductFilters
     input_serializer = ProductIn
 
     def get_permissions(self):
@@ -192,12 +223,11 @@ class Products(QueryView, CommandView):
         return super().get(request, *args, **kwargs)
 
     def read(self, request):
-        filters = ProductFilters(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        products = queries.list_products(**filters.validated_data)
-        return paginated_response(self, request, products, ProductCursor(), ProductOut)
+        products = queries.list_products(**self.filtered)
+        return paginated_response(self, request, products, self.paginator(), ProductOut)
 
     @extend_schema(
+        operation_id="create_product",
         request=ProductIn,
         parameters=[IDEMPOTENCY_HEADER],
         responses={201: ProductCommandOut, **COMMAND_ERRORS},
@@ -215,14 +245,20 @@ class Products(QueryView, CommandView):
 
 class ProductDetail(QueryView):
     projections = ("product_summary",)
+    public = True
 
-    @extend_schema(parameters=CONSISTENCY_PARAMETERS, responses=query_responses(ProductOut))
+    @extend_schema(
+        operation_id="get_product",
+        parameters=CONSISTENCY_PARAMETERS,
+        responses=query_responses(ProductOut),
+    )
     def get(self, request, *args, **kwargs):
         """One product by SKU."""
         return super().get(request, *args, **kwargs)
 
     def read(self, request, sku):
-        return Response(ProductOut(queries.get_product(sku=known_shape(sku))).data)
+        product = queries.get_product(sku=known_shape(sku))
+        return Response(ProductOut(product, context={"request": request}).data)
 
 
 class ProductCommand(CommandView):

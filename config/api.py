@@ -9,12 +9,19 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import inspect
 import json
+import math
+from decimal import Decimal
+from urllib import parse
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.utils.cache import patch_cache_control, patch_vary_headers
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -23,12 +30,13 @@ from drf_spectacular.utils import (
 )
 from rest_framework import exceptions, pagination, serializers, status
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from config import idempotency
 from config.commands import CommandResult
-from config.errors import DomainError
+from config.errors import DomainError, NotProjectedYet
 from readmodels import consistency
 from readmodels.eventlog import Position
 from readmodels.models import ProjectionCheckpoint
@@ -43,23 +51,37 @@ def error_body(code: str, message: str, fields: dict | None = None) -> dict:
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
 
 
-def _drf_fields(detail) -> dict:
+def _drf_fields(detail, prefix: str = "") -> dict:
+    """DRF's nested errors as flat field paths, the way the commands name them:
+    {"lines": [{}, {"quantity": [...]}]} -> {"lines[1].quantity": "..."}."""
+    fields = {}
     if isinstance(detail, dict):
-        return {
-            field: " ".join(map(str, messages))
-            if isinstance(messages, list)
-            else _drf_fields(messages)
-            for field, messages in detail.items()
-        }
-    if isinstance(detail, list) and any(isinstance(item, dict) for item in detail):
-        return {f"[{i}]": _drf_fields(item) for i, item in enumerate(detail) if item}
-    return {}
+        for name, messages in detail.items():
+            if isinstance(name, int):  # a list's items, by index
+                path = f"{prefix}[{name}]"
+            elif name == api_settings.NON_FIELD_ERRORS_KEY and prefix:
+                path = prefix  # about the nested object or list as a whole
+            else:
+                path = f"{prefix}.{name}" if prefix else str(name)
+            fields.update(_drf_fields(messages, path))
+    elif isinstance(detail, list) and any(isinstance(item, dict | list) for item in detail):
+        for index, item in enumerate(detail):
+            if item:
+                fields.update(_drf_fields(item, f"{prefix}[{index}]"))
+    elif detail:
+        fields[prefix or "non_field_errors"] = " ".join(map(str, detail))
+    return fields
 
 
 def exception_handler(exc, context):
     """Every error the API returns has the shape {"error": {"code", "message", "fields"}}."""
     if isinstance(exc, DomainError):
         return Response({"error": exc.as_dict()}, status=exc.http_status)
+    if isinstance(exc, RequestDataTooBig | TooManyFieldsSent):
+        return Response(
+            error_body("too_large", "The request body is too large."),
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -92,7 +114,7 @@ def error_responses(*statuses: int) -> dict:
         403: "Not allowed",
         404: "Not found (another customer's order looks the same)",
         409: "Version conflict, illegal status change, or too little stock",
-        415: "The body is not JSON, form data or multipart (or has no Content-Type)",
+        415: "The body is not JSON (or has no Content-Type)",
         422: "Idempotency-Key reused with a different body",
         429: "Throttled",
     }
@@ -142,6 +164,8 @@ def command_response(
     headers = {"Location": location}
     if result.consistency_token:
         headers["X-Consistency-Token"] = result.consistency_token
+        # Following Location then reads consistently: waiting (or 202) until the change shows.
+        headers["Location"] = f"{location}?{parse.urlencode({'after': result.consistency_token})}"
     return Response(
         body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK, headers=headers
     )
@@ -260,7 +284,9 @@ PROCESSING = OpenApiResponse(
         "Processing",
         {"status": serializers.CharField(), "consistency_token": serializers.CharField()},
     ),
-    "The projections have not reached `after` yet; retry after Retry-After seconds.",
+    "The projections have not reached `after` yet (or, without `after`, what was asked for "
+    "exists but is not readable yet, such as your order right after placing it); retry after "
+    "Retry-After seconds, or read again with `after` set to this `consistency_token`.",
 )
 QUERY_ERRORS = error_responses(400, 401, 403, 404, 429)
 
@@ -274,27 +300,58 @@ def query_responses(ok) -> dict:
     }
 
 
+def processing(position) -> Response:
+    return Response(
+        {"status": "processing", "consistency_token": str(position)},
+        status=status.HTTP_202_ACCEPTED,
+        headers={"Retry-After": "1"},
+    )
+
+
 class QueryView(APIView):
     # A GET served from summary tables; `projections` names the ones it reads. (A comment, not
     # a docstring: the schema would show it as every subclass's description.)
 
     projections: tuple[str, ...] = ()
+    # Whether an anonymous caller's answer may be kept by shared caches for a few seconds (the
+    # catalog). Everything else depends on who asks: private, revalidated with the ETag.
+    public = False
+    # The serializer of the view's own query parameters; `read` finds them in `self.filtered`.
+    filters: type[serializers.Serializer] | None = None
+    # The pagination of a list (its `cursor` and `page_size` are checked with the rest).
+    paginator: type[CursorPagination] | None = None
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if request.method not in ("GET", "HEAD"):
+            return response
+        # Every answer may differ by caller (orders, reports; staff see more of the catalog).
+        patch_vary_headers(response, ("Authorization", "Cookie"))
+        if response.status_code == status.HTTP_202_ACCEPTED:
+            patch_cache_control(response, no_store=True)
+        elif (
+            self.public and response.status_code in (200, 304) and not request.user.is_authenticated
+        ):
+            patch_cache_control(response, public=True, max_age=settings.API_PUBLIC_MAX_AGE)
+        else:
+            patch_cache_control(response, private=True, no_cache=True)
+        return response
 
     def get(self, request, *args, **kwargs):
-        params = ConsistencyParams(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        after = params.validated_data.get("after")
-        if after is not None and not self._reached(request, after, params.validated_data["wait"]):
-            return Response(
-                {"status": "processing", "consistency_token": str(after)},
-                status=status.HTTP_202_ACCEPTED,
-                headers={"Retry-After": "1"},
-            )
+        # The filters are checked with `after` and `wait`, before any waiting: a bad filter is
+        # reported at once, and with every other bad parameter.
+        asked, self.filtered = self._checked_parameters(request)
+        after = asked.get("after")
+        if after is not None and not self._reached(request, after, asked["wait"]):
+            return processing(after)
         # The ETag is taken before the read, so it can only be older than the data, never newer.
         etag = self._etag(request)
         if etag in request.headers.get("If-None-Match", ""):
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
-        response = self.read(request, *args, **kwargs)
+        try:
+            response = self.read(request, *args, **kwargs)
+        except NotProjectedYet as pending:
+            return processing(pending.position)
         response["ETag"] = etag
         return response
 
@@ -312,6 +369,16 @@ class QueryView(APIView):
             )
         return consistency.wait_as(client_scope(request), after, self.projections, wait_ms / 1000)
 
+    def _checked_parameters(self, request) -> tuple[dict, dict]:
+        """`after`/`wait` and the filters' values, checked with every other query parameter
+        before anything is read or waited for (a bad filter was reported only after `after`
+        had been waited for)."""
+        paginator = self.paginator() if self.paginator else None
+        consistency_params, filtered = checked_parameters(
+            request, ConsistencyParams, self.filters, paginator=paginator
+        )
+        return consistency_params, filtered or {}
+
     def _etag(self, request) -> str:
         positions = ProjectionCheckpoint.objects.filter(name__in=self.projections).order_by("name")
         state = ",".join(f"{c.name}:{c.generation}:{c.txid}-{c.event_id}" for c in positions)
@@ -320,27 +387,113 @@ class QueryView(APIView):
         return f'W/"{digest[:32]}"'
 
 
+CURSOR_TOKENS = {"o", "r", "p"}  # offset, reverse, position: what DRF's encode_cursor writes
+BIGINT = 2**63
+MAX_DECIMAL_EXPONENT = 40  # far beyond any amount or count here, far below numeric's limits
+
+
+def _in_range(value) -> bool:
+    """Whether a decoded cursor position can reach Postgres without overflowing its column
+    type: `1e131072` or `1e-1000000` passed Python's checks and overflowed numeric (a 500)."""
+    if isinstance(value, bool):
+        return True
+    if isinstance(value, int):
+        return -BIGINT <= value < BIGINT
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, Decimal):
+        return value.is_finite() and (
+            value.is_zero() or abs(value.adjusted()) <= MAX_DECIMAL_EXPONENT
+        )
+    return True
+
+
+def checked_parameters(
+    request, *serializer_classes, paginator: CursorPagination | None = None
+) -> list[dict | None]:
+    """Every query parameter of a GET: the validated data of each serializer class (None for
+    a class that is None), or a 400 naming every bad parameter (unknown, empty, or invalid),
+    or a 404 for a cursor the API did not hand out."""
+    serializers_ = [cls(data=request.query_params) if cls else None for cls in serializer_classes]
+    present = [s for s in serializers_ if s is not None]
+    known = {name for serializer in present for name in serializer.fields}
+    if paginator is not None:
+        known |= {paginator.cursor_query_param, paginator.page_size_query_param}
+    errors = {}
+    for serializer in present:
+        if not serializer.is_valid():
+            errors.update(serializer.errors)
+    for name, value in request.query_params.items():
+        if name not in known:
+            # A misspelt filter used to be ignored: the client got everything, unfiltered.
+            errors.setdefault(name or "?", ["Unknown parameter."])
+        elif value == "":
+            # DRF takes an empty optional parameter (`?status=`) as absent.
+            errors.setdefault(name, ["Must not be empty; leave it out instead."])
+    if paginator is not None and paginator.page_size_query_param not in errors:
+        try:
+            paginator.get_page_size(request)
+        except exceptions.ValidationError as error:
+            errors.update(error.detail)
+    if errors:
+        raise exceptions.ValidationError(errors)
+    if paginator is not None:
+        paginator.check_cursor(request)
+    return [s.validated_data if s is not None else None for s in serializers_]
+
+
 class CursorPagination(pagination.CursorPagination):
-    """DRF's cursor pagination, except that a cursor whose position does not fit the column the
-    list is ordered by (edited or cut short by hand) gets the same 404 "Invalid cursor" as one
-    that does not decode. DRF puts the position into the WHERE clause as it is: that was a 500."""
+    """DRF's cursor pagination, made strict: a cursor that is not one this API handed out gets
+    404 "Invalid cursor" (the README's promise), and a page size outside 1…max_page_size a 400.
+
+    DRF decoded anything leniently: `cursor=%25%25%25` or a base64 word came back as the first
+    page (a client with a corrupted cursor silently started again), and it put the position into
+    the WHERE clause as it was: a position that does not fit the column was a 500."""
 
     def paginate_queryset(self, queryset, request, view=None):
         self._queryset = queryset
         return super().paginate_queryset(queryset, request, view)
 
+    def get_page_size(self, request):
+        name = self.page_size_query_param
+        if not name or name not in request.query_params:
+            return self.page_size
+        try:
+            size = int(request.query_params[name])
+        except ValueError:
+            size = 0
+        if not 1 <= size <= self.max_page_size:
+            raise exceptions.ValidationError({name: [f"Use 1 to {self.max_page_size}."]})
+        return size
+
+    def check_cursor(self, request) -> None:
+        encoded = request.query_params.get(self.cursor_query_param)
+        if encoded is not None and not self._well_formed(encoded):
+            raise exceptions.NotFound(self.invalid_cursor_message)
+
     def decode_cursor(self, request):
+        self.check_cursor(request)
         cursor = super().decode_cursor(request)
         if cursor is None or cursor.position is None:
             return cursor
         column = self._ordering_column()
         try:
-            column.get_prep_value(column.to_python(cursor.position))
-        except (DjangoValidationError, ValueError, TypeError):
+            value = column.to_python(cursor.position)
+            column.get_prep_value(value)
+        except (DjangoValidationError, ValueError, TypeError, ArithmeticError):
             raise exceptions.NotFound(self.invalid_cursor_message) from None
-        if "\x00" in cursor.position:  # Postgres refuses NUL in text
+        if "\x00" in cursor.position or not _in_range(value):  # Postgres refuses NUL in text
             raise exceptions.NotFound(self.invalid_cursor_message)
         return cursor
+
+    @staticmethod
+    def _well_formed(encoded: str) -> bool:
+        try:
+            querystring = base64.b64decode(encoded.encode("ascii"), validate=True).decode("ascii")
+            tokens = parse.parse_qs(querystring, keep_blank_values=True, strict_parsing=True)
+        except (ValueError, UnicodeError):
+            return False
+        return bool(tokens) and set(tokens) <= CURSOR_TOKENS
 
     def _ordering_column(self):
         name = self.ordering[0].lstrip("-")
@@ -364,14 +517,19 @@ class QueryOrderedCursor(CursorPagination):
 def cursor_parameters(paginator: type[CursorPagination]) -> list[OpenApiParameter]:
     """The query parameters of a paginated list: `cursor`, and `page_size` where it may be set."""
     parameters = [
-        OpenApiParameter("cursor", str, description="From a page's `next` or `previous` link.")
+        OpenApiParameter(
+            "cursor",
+            {"type": "string", "minLength": 1},
+            description="From a page's `next` or `previous` link; any other value is a 404.",
+        )
     ]
     if paginator.page_size_query_param:
         parameters.append(
             OpenApiParameter(
                 paginator.page_size_query_param,
                 {"type": "integer", "minimum": 1, "maximum": paginator.max_page_size},
-                description=f"Items per page (default {paginator.page_size}).",
+                description=f"Items per page (default {paginator.page_size}, at most "
+                f"{paginator.max_page_size}; outside 1…{paginator.max_page_size} is a 400).",
             )
         )
     return parameters
@@ -392,4 +550,5 @@ def page_of(item_serializer: type[serializers.Serializer]) -> type[serializers.S
 
 def paginated_response(view, request, queryset, paginator, item_serializer) -> Response:
     page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(item_serializer(page, many=True).data)
+    items = item_serializer(page, many=True, context={"request": request})
+    return paginator.get_paginated_response(items.data)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import ParamSpec, TypeVar
@@ -23,12 +23,15 @@ R = TypeVar("R")
 
 @dataclass(frozen=True)
 class CommandResult:
-    """What a command returns: the aggregate's id, its new version, and the consistency token
-    (the position of the command's last event; None when the command changed nothing)."""
+    """What a command returns: the aggregate's id, its new version, the consistency token (the
+    position of the command's last event; None when the command changed nothing), and `state`:
+    what the command knows of the aggregate after writing, for its answer (the read side may
+    not have caught up yet)."""
 
     id: int
     version: int
     token: Position | None
+    state: Mapping | None = None
 
     @property
     def consistency_token(self) -> str | None:

@@ -39,3 +39,13 @@ class Conflict(DomainError):
 class PermissionDenied(DomainError):
     http_status = 403
     default_code = "permission_denied"
+
+
+class NotProjectedYet(NotFound):
+    """Not on the read side yet, though it exists (a new order read right after placing it).
+    The API answers 202 "processing" with the position to wait for, so "not yet" never looks
+    like "never"; where that distinction is not needed it is a NotFound like any other."""
+
+    def __init__(self, message: str, *, position):
+        super().__init__(message)
+        self.position = position

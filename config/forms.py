@@ -1,10 +1,14 @@
-"""Turning a refused command into form errors, the same way on every page and admin screen."""
+"""Forms shared by the pages and the admin: refused commands as form errors, and the login
+forms with failed logins limited."""
 
 from __future__ import annotations
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
 
 from config.errors import DomainError
+from config.throttling import LoginRefused, authenticate_limited
 
 
 def add_domain_error(
@@ -29,3 +33,40 @@ def add_domain_error(
     else:
         for message in unplaced:
             form.add_error(None, message)
+
+
+class LimitedLogin:
+    """Django's login form, with failed logins limited per account and per address (shared with
+    the API's token endpoint: config/throttling.py)."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "too_many_failures": LoginRefused.message,
+    }
+
+    def clean(self):
+        username, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
+        if username is not None and password:
+            user = authenticate_limited(self.request, username=username, password=password)
+            if isinstance(user, LoginRefused):
+                raise forms.ValidationError(
+                    self.error_messages["too_many_failures"], code="too_many_failures"
+                )
+            if user is None:
+                raise self.get_invalid_login_error()
+            self.user_cache = user
+            self.confirm_login_allowed(user)
+        return self.cleaned_data
+
+
+class LimitedAuthenticationForm(LimitedLogin, AuthenticationForm):
+    """The shop's login page."""
+
+
+class LimitedAdminAuthenticationForm(LimitedLogin, AdminAuthenticationForm):
+    """The admin's login page: staff passwords are worth guessing too."""
+
+    error_messages = {
+        **AdminAuthenticationForm.error_messages,
+        "too_many_failures": LoginRefused.message,
+    }

@@ -70,6 +70,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so every response carries X-Request-ID, also those of the middleware below.
     "config.middleware.request_id_middleware",
+    # Next, so that whatever layer fails, an answer under /api/ is in the API's error format.
+    "config.api_middleware.api_errors_middleware",
+    # Before CommonMiddleware, whose APPEND_SLASH would redirect a POST into a GET.
+    "config.api_middleware.api_slash_middleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -258,27 +262,50 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.schema.EnforcedSchema",
     "EXCEPTION_HANDLER": "config.api.exception_handler",
+    # JSON only: the browsable API answered a browser's Accept: text/html with HTML pages.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "config.content.JSONWhateverAccepted",
+    # JSON bodies only: a form or multipart body could not express the nested order lines, and
+    # accepted shapes (a list for an object) that JSON refuses. Others are a 415.
+    "DEFAULT_PARSER_CLASSES": ["config.content.BoundedJSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "config.throttling.AnonThrottle",
+        "config.throttling.UserThrottle",
     ],
+    # How many proxies of ours append to X-Forwarded-For: the client address is the one they
+    # saw. Unset, DRF would key anonymous throttles on the whole header, which the client writes.
+    "NUM_PROXIES": int(
+        os.environ.get("NUM_PROXIES", "1" if env_bool("BEHIND_PROXY", False) else "0")
+    ),
     "DEFAULT_THROTTLE_RATES": {
         "anon": os.environ.get("THROTTLE_ANON", "120/min"),
         "user": os.environ.get("THROTTLE_USER", "600/min"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# Seconds shared caches may keep an anonymous catalog answer (others are private).
+API_PUBLIC_MAX_AGE = int(os.environ.get("API_PUBLIC_MAX_AGE", "10"))
+# Throttles and failed-login limits count in the cache's Redis (see config/throttling.py).
+RATE_LIMIT_REDIS_URL = CACHES["default"]["LOCATION"]
+# Failed logins (API token and the login page) per account and per client address in a window.
+LOGIN_FAILURES_PER_ACCOUNT = int(os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "10"))
+LOGIN_FAILURES_PER_IP = int(os.environ.get("LOGIN_FAILURES_PER_IP", "50"))
+LOGIN_FAILURE_WINDOW_SECONDS = int(os.environ.get("LOGIN_FAILURE_WINDOW_SECONDS", "900"))
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "CQRS shop API",
     "DESCRIPTION": "Commands are POSTs, queries are GETs served from summary tables.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Request bodies get their own components, which can say what is refused (blank text).
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"OrderStatusEnum": "orders.models.OrderStatus"},
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"OrderStatusEnum": "orders.models.OrderStatus"},
 }
 
 # --- Idempotency-Key store (config.idempotency) ---

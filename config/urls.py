@@ -2,8 +2,11 @@ from django.contrib import admin
 from django.urls import include, path
 
 from config import health
+from config.forms import LimitedAdminAuthenticationForm
 from config.metrics import metrics_view
 from readmodels.api import Health, ProjectionHealth
+
+admin.site.login_form = LimitedAdminAuthenticationForm
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -1,13 +1,13 @@
 """Customers, orders and sales reports as JSON. POST → orders.commands, GET → orders.queries."""
 
 from datetime import date, timedelta
+from decimal import Decimal
 
-from django.contrib.auth import authenticate
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.response import Response
@@ -33,6 +33,7 @@ from config.api import (
     query_responses,
 )
 from config.errors import PermissionDenied
+from config.throttling import LoginRefused, authenticate_limited
 from orders import commands, queries
 from orders.models import OrderStatus
 
@@ -101,11 +102,44 @@ class DaySalesOut(serializers.Serializer):
 
 class CustomerReportOut(serializers.Serializer):
     customer_id = serializers.IntegerField()
-    name = serializers.CharField()
+    username = serializers.CharField(help_text="What the customer logs in with.")
+    name = serializers.CharField(help_text="The customer's display name.")
     email = serializers.EmailField()
     order_count = serializers.IntegerField()
     lifetime_value = serializers.DecimalField(max_digits=16, decimal_places=2)
     last_order_at = serializers.DateTimeField(allow_null=True)
+
+
+class OrderStateOut(serializers.Serializer):
+    """The order as the command left it (from the command itself, not the read side)."""
+
+    status = serializers.ChoiceField(choices=OrderStatus.choices)
+    total = serializers.DecimalField(max_digits=14, decimal_places=2)
+    currency = serializers.CharField()
+    payment_reference = serializers.CharField(allow_blank=True)
+    tracking_number = serializers.CharField(allow_blank=True)
+
+
+class PlacedOrderStateOut(OrderStateOut):
+    lines = OrderLineOut(many=True)
+
+
+class OrderCommandOut(CommandOut, OrderStateOut):
+    pass
+
+
+class PlacedOrderOut(CommandOut, PlacedOrderStateOut):
+    pass
+
+
+def order_answer(result, *, state_out=OrderStateOut, created: bool = False):
+    """A command's answer for an order: id, version, token and the order's new state."""
+    return command_response(
+        result,
+        location=order_location(result.id),
+        created=created,
+        **state_out(result.state).data,
+    )
 
 
 class TokenOut(serializers.Serializer):
@@ -129,15 +163,21 @@ class TokenIn(serializers.Serializer):
 
 class LineIn(serializers.Serializer):
     sku = serializers.CharField(max_length=32)
-    quantity = serializers.IntegerField()
+    quantity = serializers.IntegerField(min_value=1, max_value=commands.MAX_QUANTITY)
 
 
 class PlaceOrderIn(serializers.Serializer):
-    lines = LineIn(many=True, allow_empty=True)
+    lines = LineIn(many=True, min_length=1, max_length=commands.MAX_LINES)
 
 
 class PayIn(VersionedIn):
-    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    amount = serializers.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        max_value=commands.MAX_PAYMENT,
+        help_text="The order's total, exactly.",
+    )
     payment_reference = serializers.CharField(max_length=64)
 
 
@@ -206,21 +246,46 @@ def visible_to(user) -> int | None:
     return customer_id
 
 
+class SignUpOut(CommandOut):
+    username = serializers.CharField()
+    display_name = serializers.CharField()
+    token = serializers.CharField(
+        allow_null=True,
+        help_text="The new customer's API token (send `Authorization: Token <token>`); null "
+        "when staff signed the customer up.",
+    )
+
+
 class SignUp(CommandView):
     input_serializer = SignUpIn
 
     @extend_schema(
+        operation_id="register_customer",
         request=SignUpIn,
         parameters=[IDEMPOTENCY_HEADER],
-        responses={201: CommandOut, **COMMAND_ERRORS},
+        responses={201: SignUpOut, **COMMAND_ERRORS},
     )
     def post(self, request, *args, **kwargs):
-        """Sign up as a customer (no login needed); then ask /api/auth/token/ for a token."""
+        """Sign up as a customer (no login needed). The answer carries the new customer's API
+        token, so the client can go on at once; `Location` is their order list.
+        (/api/auth/token/ gives the same token later from the username and password.)"""
         return super().post(request, *args, **kwargs)
 
     def run(self, request, data):
         result = commands.register_customer(actor=request.user, **data)
-        return command_response(result, location=reverse("order-list"), created=True)
+        # The token is API access, not shop state: the API hands it out, as /api/auth/token/
+        # does, and only to the customers themselves, never to staff signing someone up.
+        token = None
+        if not request.user.is_authenticated:
+            token = Token.objects.get_or_create(user_id=result.state["user_id"])[0].key
+        return command_response(
+            result,
+            location=reverse("order-list"),
+            created=True,
+            username=result.state["username"],
+            display_name=result.state["display_name"],
+            token=token,
+        )
 
 
 class ObtainToken(APIView):
@@ -229,12 +294,16 @@ class ObtainToken(APIView):
     # 401 and 403 come before the view runs: an invalid `Authorization: Token` header, or a
     # session cookie without its CSRF token.
     @extend_schema(
-        request=TokenIn, responses={200: TokenOut, **error_responses(400, 401, 403, 415, 429)}
+        operation_id="obtain_token",
+        request=TokenIn,
+        responses={200: TokenOut, **error_responses(400, 401, 403, 415, 429)},
     )
     def post(self, request):
         data = TokenIn(data=request.data)
         data.is_valid(raise_exception=True)
-        user = authenticate(request, **data.validated_data)
+        user = authenticate_limited(request, **data.validated_data)
+        if isinstance(user, LoginRefused):
+            raise exceptions.Throttled(wait=user.retry_after, detail=LoginRefused.message)
         if user is None:
             raise serializers.ValidationError({"password": ["Wrong username or password."]})
         token, _ = Token.objects.get_or_create(user=user)
@@ -243,7 +312,9 @@ class ObtainToken(APIView):
 
 class Orders(QueryView, CommandView):
     permission_classes = [IsAuthenticated]
+    paginator = NewestFirst
     projections = ("order_summary",)
+    filters = OrderFilters
     input_serializer = PlaceOrderIn
 
     @extend_schema(
@@ -257,35 +328,37 @@ class Orders(QueryView, CommandView):
         return super().get(request, *args, **kwargs)
 
     def read(self, request):
-        filters = OrderFilters(data=request.query_params)
-        filters.is_valid(raise_exception=True)
         customer_id = visible_to(request.user)
         if customer_id is None:
-            customer_id = filters.validated_data.get("customer")
-        orders = queries.list_orders(
-            customer_id=customer_id, status=filters.validated_data.get("status")
-        )
-        return paginated_response(self, request, orders, NewestFirst(), OrderOut)
+            customer_id = self.filtered.get("customer")
+        orders = queries.list_orders(customer_id=customer_id, status=self.filtered.get("status"))
+        return paginated_response(self, request, orders, self.paginator(), OrderOut)
 
     @extend_schema(
+        operation_id="place_order",
         request=PlaceOrderIn,
         parameters=[IDEMPOTENCY_HEADER],
-        responses={201: CommandOut, **COMMAND_ERRORS},
+        responses={201: PlacedOrderOut, **COMMAND_ERRORS},
     )
     def post(self, request, *args, **kwargs):
-        """Place an order for the logged-in customer; stock is taken at once."""
+        """Place an order for the logged-in customer; stock is taken at once. The answer has
+        the lines with their unit prices and the total to pay."""
         return super().post(request, *args, **kwargs)
 
     def run(self, request, data):
         result = commands.place_order(actor=request.user, lines=data["lines"])
-        return command_response(result, location=order_location(result.id), created=True)
+        return order_answer(result, state_out=PlacedOrderStateOut, created=True)
 
 
 class OrderDetail(QueryView):
     permission_classes = [IsAuthenticated]
     projections = ("order_summary",)
 
-    @extend_schema(parameters=CONSISTENCY_PARAMETERS, responses=query_responses(OrderOut))
+    @extend_schema(
+        operation_id="get_order",
+        parameters=CONSISTENCY_PARAMETERS,
+        responses=query_responses(OrderOut),
+    )
     def get(self, request, *args, **kwargs):
         """One order (another customer's order is a 404)."""
         return super().get(request, *args, **kwargs)
@@ -298,8 +371,10 @@ class OrderDetail(QueryView):
 class OrderHistory(QueryView):
     permission_classes = [IsAuthenticated]
     projections = ("order_summary",)
+    filters = HistoryIn
 
     @extend_schema(
+        operation_id="order_history",
         parameters=[HistoryIn, *CONSISTENCY_PARAMETERS],
         responses=query_responses(HistoryEntryOut(many=True)),
     )
@@ -309,14 +384,10 @@ class OrderHistory(QueryView):
         return super().get(request, *args, **kwargs)
 
     def read(self, request, order_id):
-        params = HistoryIn(data=request.query_params)
-        params.is_valid(raise_exception=True)
         queries.get_order(
             order_id=order_id, customer_id=visible_to(request.user)
         )  # 404 if not theirs
-        history = queries.order_history(
-            order_id=order_id, viewer=request.user, **params.validated_data
-        )
+        history = queries.order_history(order_id=order_id, viewer=request.user, **self.filtered)
         return Response(HistoryEntryOut(history, many=True).data)
 
 
@@ -327,23 +398,29 @@ class OrderCommand(CommandView):
     command = None
 
     def run(self, request, data, order_id):
-        result = type(self).command(actor=request.user, order_id=order_id, **data)
-        return command_response(result, location=order_location(order_id))
+        return order_answer(type(self).command(actor=request.user, order_id=order_id, **data))
 
 
-pay = OrderCommand.for_command(commands.pay_order, PayIn)
-cancel = OrderCommand.for_command(commands.cancel_order, CancelIn)
-ship = OrderCommand.for_command(commands.ship_order, ShipIn, permission_classes=[IsAdminUser])
+pay = OrderCommand.for_command(commands.pay_order, PayIn, response=OrderCommandOut)
+cancel = OrderCommand.for_command(commands.cancel_order, CancelIn, response=OrderCommandOut)
+ship = OrderCommand.for_command(
+    commands.ship_order, ShipIn, response=OrderCommandOut, permission_classes=[IsAdminUser]
+)
 deliver = OrderCommand.for_command(
-    commands.deliver_order, VersionedIn, permission_classes=[IsAdminUser]
+    commands.deliver_order,
+    VersionedIn,
+    response=OrderCommandOut,
+    permission_classes=[IsAdminUser],
 )
 
 
 class DailySalesReport(QueryView):
     permission_classes = [IsAdminUser]
     projections = ("daily_sales",)
+    filters = DateRange
 
     @extend_schema(
+        operation_id="daily_sales_report",
         parameters=[
             OpenApiParameter(
                 "from", OpenApiTypes.DATE, description="first day (default: 29 days before 'to')"
@@ -358,9 +435,7 @@ class DailySalesReport(QueryView):
         return super().get(request, *args, **kwargs)
 
     def read(self, request):
-        days = DateRange(data=request.query_params)
-        days.is_valid(raise_exception=True)
-        return Response(DaySalesOut(queries.daily_sales(**days.validated_data), many=True).data)
+        return Response(DaySalesOut(queries.daily_sales(**self.filtered), many=True).data)
 
 
 class CustomerCursor(QueryOrderedCursor):
@@ -369,9 +444,12 @@ class CustomerCursor(QueryOrderedCursor):
 
 class CustomersReport(QueryView):
     permission_classes = [IsAdminUser]
+    paginator = CustomerCursor
     projections = ("customer_summary",)
+    filters = CustomerReportFilters
 
     @extend_schema(
+        operation_id="customers_report",
         parameters=[
             CustomerReportFilters,
             *cursor_parameters(CustomerCursor),
@@ -384,10 +462,8 @@ class CustomersReport(QueryView):
         return super().get(request, *args, **kwargs)
 
     def read(self, request):
-        filters = CustomerReportFilters(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        customers = queries.top_customers(**filters.validated_data)
-        return paginated_response(self, request, customers, CustomerCursor(), CustomerReportOut)
+        customers = queries.top_customers(**self.filtered)
+        return paginated_response(self, request, customers, self.paginator(), CustomerReportOut)
 
 
 class BestSellers(QueryView):
@@ -395,11 +471,16 @@ class BestSellers(QueryView):
     projections = ("product_summary",)
 
     @extend_schema(
-        parameters=CONSISTENCY_PARAMETERS, responses=query_responses(ProductOut(many=True))
+        operation_id="best_sellers_report",
+        parameters=CONSISTENCY_PARAMETERS,
+        responses=query_responses(ProductOut(many=True)),
     )
     def get(self, request, *args, **kwargs):
         """Staff: products by units sold, then revenue."""
         return super().get(request, *args, **kwargs)
 
     def read(self, request):
-        return Response(ProductOut(catalog_queries.best_sellers()[:20], many=True).data)
+        best = ProductOut(
+            catalog_queries.best_sellers()[:20], many=True, context={"request": request}
+        )
+        return Response(best.data)

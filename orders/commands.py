@@ -108,7 +108,12 @@ def register_customer(
             )
     except IntegrityError:  # a concurrent sign-up took the name between the check and the insert
         _username_taken(username)
-    return CommandResult(id=customer.pk, version=1, token=token)
+    return CommandResult(
+        id=customer.pk,
+        version=1,
+        token=token,
+        state={"user_id": user.pk, "username": username, "display_name": display_name},
+    )
 
 
 def _username_exists(username: str) -> bool:
@@ -185,7 +190,10 @@ def _replay(order: Order, digest: str) -> CommandResult:
             fields={"idempotency_key": "Use a new key for a new order."},
         )
     return CommandResult(
-        id=order.pk, version=order.version, token=_event_position(order, events.OrderPlaced)
+        id=order.pk,
+        version=order.version,
+        token=_event_position(order, events.OrderPlaced),
+        state=order_state(order, lines=order.lines.order_by("product_id")),
     )
 
 
@@ -304,7 +312,7 @@ def _place(
         idempotency_key=key or None,
         request_digest=digest,
     )
-    OrderLine.objects.bulk_create(
+    lines = [
         OrderLine(
             order=order,
             product=product,
@@ -314,7 +322,8 @@ def _place(
             unit_price=product.price,
         )
         for product in products
-    )
+    ]
+    OrderLine.objects.bulk_create(lines)
     _change_stock({product.pk: -quantities[product.sku] for product in products})
     token = record(
         events.OrderPlaced(
@@ -336,7 +345,34 @@ def _place(
         ),
         actor=actor,
     )
-    return CommandResult(id=order.pk, version=order.version, token=token)
+    return CommandResult(
+        id=order.pk, version=order.version, token=token, state=order_state(order, lines=lines)
+    )
+
+
+def order_state(order: Order, *, lines=None) -> dict:
+    """An order as a command's answer shows it: what the command itself wrote (never read back
+    from the read side, which may not have the order yet). Lines only where they were asked
+    for, as place_order's answer."""
+    state = {
+        "status": order.status,
+        "total": order.total,
+        "currency": order.currency,
+        "payment_reference": order.payment_reference,
+        "tracking_number": order.tracking_number,
+    }
+    if lines is not None:
+        state["lines"] = [
+            {
+                "sku": line.sku,
+                "name": line.product_name,
+                "quantity": line.quantity,
+                "unit_price": line.unit_price,
+                "line_total": line.unit_price * line.quantity,
+            }
+            for line in lines
+        ]
+    return state
 
 
 def _lock_order(order_id, *, visible_to=None) -> Order:
@@ -373,16 +409,17 @@ def _transition(order: Order, new_status: OrderStatus, *, actor, event, **change
         event(order_id=order.pk, customer_id=order.customer_id, version=order.version),
         actor=actor,
     )
-    return CommandResult(id=order.pk, version=order.version, token=token)
+    return CommandResult(id=order.pk, version=order.version, token=token, state=order_state(order))
 
 
 @command
 def pay_order(
     *, actor, order_id, amount, payment_reference: str, expected_version: int | None = None
 ) -> CommandResult:
-    """The owner pays the exact total. Repeating a payment with the same reference is a safe
-    retry that returns the first result; another reference for a paid order is a conflict, and
-    so is any payment once staff have cancelled the paid order."""
+    """The owner pays the exact total. Repeating a payment with the same reference and amount
+    is a safe retry that returns the first result; another reference, or the same reference
+    with another amount, for a paid order is a conflict, and so is any payment once staff have
+    cancelled the paid order."""
     customer = _require_customer(actor)
     errors: dict = {}
     amount = clean_money(errors, "amount", amount, maximum=MAX_PAYMENT)
@@ -406,8 +443,19 @@ def pay_order(
                     code="already_paid",
                     fields={"payment_reference": "The order was paid with another reference."},
                 )
+            if amount != order.total:
+                # A replay must be the same request: the same reference with another amount is
+                # not a retry of the payment that was made.
+                raise Conflict(
+                    f"Order {order.pk} was paid with this reference for {order.total}.",
+                    code="payment_mismatch",
+                    fields={"amount": f"The payment with this reference was {order.total}."},
+                )
             return CommandResult(
-                id=order.pk, version=order.version, token=_event_position(order, events.OrderPaid)
+                id=order.pk,
+                version=order.version,
+                token=_event_position(order, events.OrderPaid),
+                state=order_state(order),
             )
         check_expected_version(order.version, expected_version, what="order")
         _require_transition(order, OrderStatus.PAID)

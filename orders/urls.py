@@ -1,11 +1,16 @@
 from django.urls import path
 
+from config.forms import LimitedAuthenticationForm
 from orders import views
 
 app_name = "orders"
 urlpatterns = [
     path("signup/", views.signup, name="signup"),
-    path("login/", views.LoginView.as_view(), name="login"),
+    path(
+        "login/",
+        views.LoginView.as_view(authentication_form=LimitedAuthenticationForm),
+        name="login",
+    ),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("cart/", views.cart_detail, name="cart"),
     path("cart/add/<str:sku>/", views.cart_add, name="cart_add"),

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from catalog import queries as catalog_queries
 from catalog.forms import AddToCartForm
 from catalog.templatetags.shop import money
-from config.errors import DomainError, NotFound
+from config.errors import DomainError, NotFound, NotProjectedYet
 from config.forms import add_domain_error
 from orders import cart, commands, queries
 from orders.forms import CancelForm, CartQuantityForm, CheckoutForm, PaymentForm, SignUpForm
@@ -247,10 +247,11 @@ def _render_order(request, order_id: int, *, thanks=False, status=200, **forms):
     context = {"order_id": order_id, "thanks": thanks}
     try:
         order = queries.get_order(order_id=order_id, customer_id=_customer_id(request))
-    except NotFound:
-        if order_id not in request.session.get(PLACED_ORDERS, {}).values():
+    except NotFound as missing:
+        placed_here = order_id in request.session.get(PLACED_ORDERS, {}).values()
+        if not (placed_here or isinstance(missing, NotProjectedYet)):
             raise Http404("There is no such order.") from None
-        # Placed by this session, not yet on the read side: say it is being confirmed, and poll.
+        # The shopper's own order, not yet on the read side: say it is being confirmed, and poll.
         template = "orders/_confirming.html" if request.htmx else "orders/order_page.html"
         return render(request, template, context)
     context.update(

@@ -45,7 +45,10 @@ class HealthOut(serializers.Serializer):
 class Projections(APIView):
     permission_classes = [IsAdminUser]
 
-    @extend_schema(responses={200: ProjectionsOut, **error_responses(401, 403, 429)})
+    @extend_schema(
+        operation_id="projection_status",
+        responses={200: ProjectionsOut, **error_responses(401, 403, 429)},
+    )
     def get(self, request):
         """Staff: each projection's position, events and seconds behind, and dead letters, and
         any transaction holding the projections back."""

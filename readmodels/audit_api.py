@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from config.api import (
     CursorPagination,
+    checked_parameters,
     cursor_parameters,
     error_responses,
     page_of,
@@ -71,10 +72,10 @@ class AuditLog(APIView):
     def get(self, request):
         """Staff: the event log, newest first: who did what to which aggregate, filtered by
         actor, aggregate, event type, correlation id and time range."""
-        filters = AuditFilters(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        events = audit.search_events(**filters.validated_data)
-        return paginated_response(self, request, events, NewestEventsFirst(), AuditEventOut)
+        paginator = NewestEventsFirst()
+        (filters,) = checked_parameters(request, AuditFilters, paginator=paginator)
+        events = audit.search_events(**filters)
+        return paginated_response(self, request, events, paginator, AuditEventOut)
 
 
 class AsOf(serializers.Serializer):
@@ -116,7 +117,6 @@ class ProductHistory(APIView):
         """Staff: a product's price and stock after each event that changed them (its own,
         and the orders that took or gave back stock), computed from the event log; with
         `as_of`, the product as it was at that moment."""
-        params = AsOf(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        history = audit.product_history(sku=sku, as_of=params.validated_data.get("as_of"))
+        (params,) = checked_parameters(request, AsOf)
+        history = audit.product_history(sku=sku, as_of=params.get("as_of"))
         return Response(ProductHistoryOut(history).data)

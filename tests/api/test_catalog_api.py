@@ -88,7 +88,7 @@ def test_staff_create_a_product_and_get_a_token_location_and_201(staff_api, cate
         "consistency_token": f"{event.txid}-{event.id}",
     }
     assert response["X-Consistency-Token"] == body["consistency_token"]
-    assert response["Location"] == "/api/products/API-1/"
+    assert response["Location"] == f"/api/products/API-1/?after={body['consistency_token']}"
 
 
 @pytest.mark.parametrize(
@@ -194,3 +194,43 @@ def test_a_sku_no_product_can_have_is_404_for_reads_and_commands(api, staff_api,
     response = staff_api.post(f"/api/products/{sku}/price", {"price": "5.00"}, format="json")
     assert error_of(response, 404, "not_found")["fields"] == {"sku": "Unknown SKU."}
     assert snapshot() == before
+
+
+# --- what is public: the catalog, and popularity as an order, but not the sales figures ---
+
+SALES_FIGURES = {"units_sold", "revenue", "order_count", "last_ordered_at"}
+
+
+@pytest.mark.parametrize(
+    ("who", "sees_figures"), [("anonymous", False), ("customer", False), ("staff", True)]
+)
+@pytest.mark.parametrize(
+    "path", ["/api/products/?ordering=-units_sold", "/api/products/", "/api/products/MID-1/"]
+)
+def test_sales_figures_are_staff_only(
+    who, sees_figures, path, api, customer_api, staff_api, customer, catalog
+):
+    from orders import commands as orders
+
+    orders.place_order(actor=customer, lines=[{"sku": "MID-1", "quantity": 2}])
+    engine.run_all()
+    client = {"anonymous": api, "customer": customer_api, "staff": staff_api}[who]
+    response = client.get(path)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    products = body.get("results", [body])
+    assert products
+    for product in products:
+        assert (set(product) >= SALES_FIGURES) is sees_figures, product
+        assert SALES_FIGURES.isdisjoint(product) is not sees_figures, product
+    if path.endswith("-units_sold"):
+        # Popularity order is public: the best seller comes first for everyone.
+        assert products[0]["sku"] == "MID-1"
+
+
+def test_the_schema_says_the_sales_figures_are_staff_only(api):
+    product = api.get("/api/schema/?format=json").json()["components"]["schemas"]["ProductOut"]
+    assert SALES_FIGURES.isdisjoint(product["required"])
+    for name in SALES_FIGURES:
+        assert product["properties"][name]["description"].startswith("Staff only")
+    assert {"sku", "name", "price", "stock"} <= set(product["required"])

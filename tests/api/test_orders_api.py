@@ -220,9 +220,11 @@ REFUSALS = [
     # 400: malformed JSON, wrong types, missing or broken fields
     (OWNER, None, None, "{not json", 400, "parse_error", None),
     (OWNER, None, None, {"lines": "two bags"}, 400, "invalid", "lines"),
-    (OWNER, None, None, {"lines": [{"sku": SKU, "quantity": "lots"}]}, 400, "invalid", "lines"),
+    (OWNER, None, None, {"lines": [{"sku": SKU, "quantity": "lots"}]}, 400, "invalid", "lines[0].quantity"),
     (OWNER, None, None, {}, 400, "invalid", "lines"),
-    (OWNER, None, None, {"lines": []}, 400, "no_lines", "lines"),
+    (OWNER, None, None, {"lines": []}, 400, "invalid", "lines"),
+    (OWNER, None, None, {"lines": [{"sku": SKU, "quantity": 1}] * 51}, 400, "invalid", "lines"),
+    (OWNER, None, None, {"lines": [{"sku": SKU, "quantity": 1001}]}, 400, "invalid", "lines[0].quantity"),
     (OWNER, None, None, {"lines": [{"sku": SKU, "quantity": 0}]}, 400, "invalid", "lines[0].quantity"),
     (OWNER, None, None, {"lines": [{"sku": "NOPE-1", "quantity": 1}]}, 400, "unknown_product", None),
     (OWNER, "pay", "pending", "{not json", 400, "parse_error", None),

@@ -480,10 +480,7 @@ class BaselineProductOut(serializers.Serializer):
     stock = serializers.IntegerField()
     in_stock = serializers.SerializerMethodField()
     active = serializers.BooleanField()
-    units_sold = serializers.IntegerField()
-    revenue = serializers.DecimalField(max_digits=16, decimal_places=2)
-    order_count = serializers.IntegerField()
-    last_ordered_at = serializers.DateTimeField()
+    # The sales figures order the list but are staff only, as on the API's product list.
 
     def get_in_stock(self, product) -> bool:
         return product.stock > 0

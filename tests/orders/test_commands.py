@@ -230,6 +230,21 @@ def test_paying_again_after_staff_cancelled_the_paid_order_is_a_conflict(custome
         )
 
 
+@pytest.mark.parametrize("amount", ["0.01", "9.99", "10.01"])
+def test_a_replay_with_another_amount_is_a_conflict(customer, order, amount):
+    # It answered 200 with the first result, as if 0.01 had paid the order.
+    commands.pay_order(actor=customer, order_id=order.id, amount="10.00", payment_reference="P-1")
+    error = assert_refused(
+        Conflict,
+        "payment_mismatch",
+        lambda: commands.pay_order(
+            actor=customer, order_id=order.id, amount=amount, payment_reference="P-1"
+        ),
+        field="amount",
+    )
+    assert "10.00" in error.message
+
+
 @pytest.mark.parametrize(
     ("amount", "reference", "error", "code"),
     [

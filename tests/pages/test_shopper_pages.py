@@ -131,6 +131,18 @@ def test_a_discontinued_product_says_it_is_no_longer_available(client, staff, ma
     assert snapshot() == before
 
 
+def test_product_page_shows_sales_figures_to_staff_only(
+    client, client_for, customer, staff, make_product
+):
+    # The same decision as on the API: sales figures are the shop's business.
+    make_product("HOT-1", name="Hot beans", stock=9)
+    orders.place_order(actor=customer, lines=[{"sku": "HOT-1", "quantity": 2}])
+    caught_up()
+    for shopper in (client, client_for(customer)):
+        assert "sold" not in shopper.get("/products/HOT-1/").content.decode()
+    assert "2 sold in 1 order" in client_for(staff).get("/products/HOT-1/").content.decode()
+
+
 def test_signup_logs_in_and_reports_errors_next_to_fields(client, customer):
     bad = client.post(
         "/signup/",

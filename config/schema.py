@@ -1,0 +1,31 @@
+"""The OpenAPI schema says what the server enforces (checked by the schemathesis run in
+tests/api/test_schema_fuzz.py, negative data included)."""
+
+from __future__ import annotations
+
+from drf_spectacular.openapi import AutoSchema
+from rest_framework import serializers
+
+# A text field that may not be blank is trimmed first, so it needs a character that is not
+# whitespace; minLength alone would promise that " " is accepted.
+NOT_BLANK = r"\S"
+
+
+class EnforcedSchema(AutoSchema):
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if direction != "request" or not isinstance(schema, dict):
+            return schema
+        if (
+            type(field) is serializers.CharField
+            and not field.allow_blank
+            and field.trim_whitespace
+            and "pattern" not in schema
+        ):
+            schema["pattern"] = NOT_BLANK
+            note = "Surrounding whitespace is trimmed; it must not be blank."
+            schema["description"] = f"{schema.get('description', '')} {note}".strip()
+        if isinstance(field, serializers.DecimalField) and "pattern" in schema:
+            # DRF's pattern allows the empty string and a lone "-", which are refused.
+            schema["pattern"] = schema["pattern"].replace(r"\d{0,", r"\d{1,", 1)
+        return schema
