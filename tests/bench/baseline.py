@@ -13,6 +13,9 @@ from django.db import connection, transaction
 from django.db.models import Count, DecimalField, F, Max, Min, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from rest_framework import generics, serializers
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from catalog import queries as catalog_queries
 from catalog.models import Category, Product
@@ -512,3 +515,48 @@ class BaselineProductList(generics.ListAPIView):
             )
             .order_by("-units_sold", "id")[:24]
         )
+
+
+# --- The write baseline over HTTP: the same rows as place_order, the plain CRUD way ---
+
+
+class BaselineLineIn(serializers.Serializer):
+    sku = serializers.CharField(max_length=32)
+    quantity = serializers.IntegerField(min_value=1, max_value=1000)
+
+
+class BaselineOrderIn(serializers.Serializer):
+    lines = BaselineLineIn(many=True, allow_empty=False, max_length=50)
+
+
+class BaselinePlaceOrder(APIView):
+    """POST: an order, its lines and the stock they take, under the same row locks as
+    place_order, written as a plain DRF create would: no event, no idempotency, no read side."""
+
+    permission_classes = [IsAuthenticated]
+
+    def post(self, request):
+        body = BaselineOrderIn(data=request.data)
+        body.is_valid(raise_exception=True)
+        quantities = {line["sku"]: line["quantity"] for line in body.validated_data["lines"]}
+        customer = Customer.objects.get(user=request.user)
+        with transaction.atomic():
+            products = list(
+                Product.objects.select_for_update().filter(sku__in=quantities).order_by("id")
+            )
+            if len(products) < len(quantities) or any(
+                p.stock < quantities[p.sku] for p in products
+            ):
+                return Response({"error": "unavailable"}, status=409)
+            total = sum((p.price * quantities[p.sku] for p in products), Decimal(0))
+            order = Order.objects.create(
+                customer=customer, total=total, currency=products[0].currency
+            )
+            OrderLine.objects.bulk_create(
+                OrderLine(order=order, product=p, sku=p.sku, product_name=p.name,
+                          quantity=quantities[p.sku], unit_price=p.price)
+                for p in products
+            )  # fmt: skip
+            for p in products:
+                Product.objects.filter(pk=p.pk).update(stock=F("stock") - quantities[p.sku])
+        return Response({"id": order.pk, "total": str(total)}, status=201)

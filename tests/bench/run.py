@@ -25,9 +25,11 @@ SCALES = {
     # reads: timed calls per read and side; backlog/naive: events; increment: new orders;
     # write/lag seconds per phase; http: requests per endpoint.
     "full": dict(reads=200, backlog=100_000, naive=10_000, increment=1000, write_s=10, lag_s=30,
-                 http=2000, growth=(0, 100_000, 1_000_000), growth_orders=300),
+                 http=2000, growth=(0, 100_000, 1_000_000), growth_orders=300, writes_s=5,
+                 writes_rounds=3),
     "small": dict(reads=30, backlog=100_000, naive=300, increment=100, write_s=2, lag_s=3,
-                  http=100, growth=(0, 2_000, 20_000), growth_orders=100),
+                  http=100, growth=(0, 2_000, 20_000), growth_orders=100, writes_s=1,
+                  writes_rounds=1),
 }  # fmt: skip
 
 
@@ -705,6 +707,10 @@ def main(argv=None) -> int:
     connections.close_all()
     with multiprocessing.get_context("spawn").Pool(8, initializer=_pool_init) as pool:
         scenario_lag(results, pool, env, scale["lag_s"], hot=hot, rates=((50, 0.3),))
+    from tests.bench.http_writes import scenario_http_writes
+
+    scenario_http_writes(results, env, seconds=scale["writes_s"], rounds=scale["writes_rounds"])
+    drop_orders_without_events()  # the plain side's orders, which have no events
     print()
     print_table(results)
     for problem in results.problems:
