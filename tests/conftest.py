@@ -1,8 +1,13 @@
 """Shared fixtures. Everything runs against the real Postgres and Redis that `make test`
 starts (or DATABASE_URL / REDIS_URL); the `worker` fixture is a real Celery worker."""
 
+import contextlib
 import itertools
+import shutil
+import tempfile
 import time
+from pathlib import Path
+from types import SimpleNamespace
 
 import pgtrigger
 import pytest
@@ -13,7 +18,7 @@ from django.contrib.auth.models import Permission
 from django.test import TransactionTestCase
 
 from catalog import commands as catalog
-from config import celery_app
+from config import celery_app, devservices
 from orders import commands as orders
 from readmodels import eventlog, tasks
 from readmodels.models import TRUNCATE_GUARDS, DomainEvent
@@ -171,3 +176,20 @@ def make_product(staff, category):
 
 def event_count() -> int:
     return DomainEvent.objects.count()
+
+
+@pytest.fixture
+def own_redis():
+    """A real Redis of the test's own (database 1's URL in `.url`), which the test can stop and
+    start again without touching the broker the other tests use."""
+    datadir = Path(tempfile.mkdtemp(prefix="redis-", dir="/tmp"))  # short: a socket path
+    stack = contextlib.ExitStack()
+
+    def start():
+        url = stack.enter_context(devservices.embedded_redis(datadir, for_tests=True))
+        return devservices.redis_client_url(url, db=1)
+
+    server = SimpleNamespace(url=start(), stop=stack.close, start=start)
+    yield server
+    stack.close()
+    shutil.rmtree(datadir, ignore_errors=True)

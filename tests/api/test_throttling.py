@@ -1,13 +1,8 @@
 """Past the rate limit a client gets 429 in the usual error shape, with Retry-After, and a
 throttled command does nothing."""
 
-import contextlib
 import logging
-import shutil
-import tempfile
 import threading
-from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 import redis
@@ -16,7 +11,6 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
 
-from config import devservices
 from config.throttling import AnonThrottle
 from readmodels.models import IdempotentRequest
 from tests.helpers import snapshot
@@ -170,27 +164,20 @@ def test_a_throttle_costs_one_redis_round_trip(api, settings):
 
 
 @pytest.fixture
-def own_redis(settings):
-    """A real Redis of the test's own for the throttles (and the cache), which the test can stop
-    and start again without touching the broker the other tests use."""
-    datadir = Path(tempfile.mkdtemp(prefix="thr-", dir="/tmp"))
-    stack = contextlib.ExitStack()
-
-    def start():
-        url = stack.enter_context(devservices.embedded_redis(datadir, for_tests=True))
-        return devservices.redis_client_url(url, db=1)
-
-    url = start()
-    settings.RATE_LIMIT_REDIS_URL = url
+def throttle_redis(own_redis, settings):
+    """The throttles (and the cache) on a Redis of the test's own, which it can stop."""
+    settings.RATE_LIMIT_REDIS_URL = own_redis.url
     settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
-    }
-    yield SimpleNamespace(stop=stack.close, start=start)
-    stack.close()
-    shutil.rmtree(datadir, ignore_errors=True)
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                    "LOCATION": own_redis.url}
+    }  # fmt: skip
+    return own_redis
 
 
-def test_with_redis_stopped_requests_are_served_and_the_outage_logged_once(own_redis, api, caplog):
+def test_with_redis_stopped_requests_are_served_and_the_outage_logged_once(
+    throttle_redis, api, caplog
+):
+    own_redis = throttle_redis
     for _ in range(ANON_LIMIT):
         assert api.get("/api/products/").status_code == 200
     assert_throttled(api.get("/api/products/"))

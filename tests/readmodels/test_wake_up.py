@@ -79,3 +79,31 @@ def test_a_run_cut_off_by_the_database_is_retried_and_blames_no_event(worker, st
     wait_until(lambda: category_named("Retried"))
     assert killed.is_set()
     assert not DeadLetter.objects.exists()
+
+
+def test_with_redis_stopped_commands_succeed_and_projections_resume_when_it_is_back(
+    worker, staff, own_redis, monkeypatch, caplog
+):
+    """The queued-run flag lives in Redis. With Redis down, a commit cannot wake the worker:
+    the command still succeeds (the wake-up fails open, logged once), and the read side catches
+    up by itself once Redis is back (here the next commit's wake-up; the beat sweep otherwise)."""
+    import logging
+
+    import redis
+
+    from readmodels.models import DomainEvent
+
+    monkeypatch.setattr(tasks, "_redis", lambda: redis.Redis.from_url(own_redis.url))
+    monkeypatch.setattr(tasks, "_redis_down", False)
+    caplog.set_level(logging.WARNING, logger="readmodels.tasks")
+    own_redis.stop()
+    for name in ("Outage A", "Outage B"):
+        commands.create_category(actor=staff, name=name)
+    assert DomainEvent.objects.filter(event_type="CategoryCreated").count() == 2
+    outage = [r for r in caplog.records if "Redis unreachable" in r.getMessage()]
+    assert len(outage) == 1  # logged once, not per commit
+
+    own_redis.start()
+    commands.create_category(actor=staff, name="After")
+    wait_until(lambda: all(category_named(n) for n in ("Outage A", "Outage B", "After")))
+    assert any("Redis reachable again" in r.getMessage() for r in caplog.records)
