@@ -22,9 +22,9 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from rest_framework.throttling import AnonRateThrottle, BaseThrottle, UserRateThrottle
 
-log = logging.getLogger(__name__)
+from config.failopen import FailOpen
 
-_unreachable = False  # whether the last attempt to count failed (to log an outage once)
+log = logging.getLogger(__name__)
 
 
 @functools.cache
@@ -52,22 +52,22 @@ def _window(limit: Limit, now: float) -> tuple[str, int]:
     return f"ratelimit:{limit.key}:{index}", max(1, math.ceil((index + 1) * limit.period - now))
 
 
+_guard = FailOpen(
+    log,
+    down="Rate limits are off: Redis cannot be reached",
+    up="Rate limits are on again: Redis answers",
+)
+
+
 def _run(commands) -> list | None:
     """Run `commands(pipeline)` in one MULTI round trip; None when Redis cannot be reached."""
-    global _unreachable
-    try:
+
+    def execute():
         pipeline = _client(settings.RATE_LIMIT_REDIS_URL).pipeline(transaction=True)
         commands(pipeline)
-        results = pipeline.execute()
-    except redis.RedisError as error:
-        if not _unreachable:
-            log.error("Rate limits are off: Redis cannot be reached (%s)", error)
-        _unreachable = True
-        return None
-    if _unreachable:
-        log.warning("Rate limits are on again: Redis answers")
-        _unreachable = False
-    return results
+        return pipeline.execute()
+
+    return _guard(execute)
 
 
 def count(*limits: Limit, amount: int = 1) -> Counted:

@@ -21,9 +21,9 @@ from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
-from kombu.exceptions import OperationalError as BrokerError
 
 from config.devservices import redis_client_url
+from config.failopen import FailOpen
 from readmodels import engine
 from readmodels.models import ProjectionCheckpoint
 
@@ -33,7 +33,6 @@ log = logging.getLogger(__name__)
 # it delays the next wake-up by at most this long (the beat sweep runs meanwhile).
 RUN_QUEUED = "readmodels:projection-run-queued"
 RUN_QUEUED_TIMEOUT = 10
-_redis_down = False
 
 
 @functools.cache
@@ -47,20 +46,13 @@ def _redis() -> redis.Redis:
     )
 
 
-def _fail_open(action, default=None):
-    """Run a Redis action; when Redis is unreachable, log it once and carry on without it."""
-    global _redis_down
-    try:
-        result = action()
-    except (redis.RedisError, BrokerError, OSError) as error:
-        if not _redis_down:
-            log.warning("Redis unreachable, projections wait for the sweep: %s", error)
-        _redis_down = True
-        return default
-    if _redis_down:
-        log.warning("Redis reachable again")
-    _redis_down = False
-    return result
+# Wake-ups skip Redis while it is down (logged once): the beat sweep projects meanwhile.
+_fail_open = FailOpen(
+    log,
+    down="Redis unreachable, projections wait for the sweep",
+    up="Redis reachable again",
+    level=logging.WARNING,
+)
 
 
 def wake_projections() -> None:

@@ -94,7 +94,7 @@ def test_with_redis_stopped_commands_succeed_and_projections_resume_when_it_is_b
     from readmodels.models import DomainEvent
 
     monkeypatch.setattr(tasks, "_redis", lambda: redis.Redis.from_url(own_redis.url))
-    monkeypatch.setattr(tasks, "_redis_down", False)
+    monkeypatch.setattr(tasks._fail_open, "down", False)
     caplog.set_level(logging.WARNING, logger="readmodels.tasks")
     own_redis.stop()
     for name in ("Outage A", "Outage B"):
