@@ -4,7 +4,7 @@ stock) write them; the database enforces what must never be false."""
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
 from django.db.models import Q
 
 SKU_PATTERN = r"^[A-Z0-9-]{3,32}$"
@@ -24,6 +24,21 @@ class Category(models.Model):
         return self.name
 
 
+class ProductManager(models.Manager):
+    def add_stock(self, changes: dict[int, int]) -> None:
+        """Add `changes[product_id]` (negative to take) to each product's stock, in one UPDATE.
+        Written out: the ORM's CASE per product cost more Python than the statement saved."""
+        if not changes:
+            return
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {self.model._meta.db_table} p SET stock = p.stock + v.delta "
+                f"FROM (VALUES {', '.join(['(%s::bigint, %s::integer)'] * len(changes))}) "
+                "AS v (id, delta) WHERE p.id = v.id",
+                [value for item in changes.items() for value in item],
+            )
+
+
 class Product(models.Model):
     sku = models.CharField(max_length=32, unique=True)
     name = models.CharField(max_length=200)
@@ -37,6 +52,8 @@ class Product(models.Model):
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ProductManager()
 
     class Meta:
         ordering = ["sku"]

@@ -17,7 +17,6 @@ from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from catalog.models import Product
@@ -251,13 +250,6 @@ def _lock_products(quantities: Mapping[str, int]) -> list[Product]:
     return list(Product.objects.select_for_update().filter(sku__in=quantities).order_by("id"))
 
 
-def _change_stock(changes: Mapping[int, int]) -> None:
-    """Add `changes[product_id]` (negative to take) to each product's stock in one UPDATE."""
-    Product.objects.filter(pk__in=changes).update(
-        stock=F("stock") + Case(*(When(pk=pk, then=Value(delta)) for pk, delta in changes.items()))
-    )
-
-
 def _place(
     actor,
     customer: Customer,
@@ -324,7 +316,7 @@ def _place(
         for product in products
     ]
     OrderLine.objects.bulk_create(lines)
-    _change_stock({product.pk: -quantities[product.sku] for product in products})
+    Product.objects.add_stock({product.pk: -quantities[product.sku] for product in products})
     token = record(
         events.OrderPlaced(
             order_id=order.pk,
@@ -543,7 +535,7 @@ def cancel_order(
             pk__in=[line.product_id for line in lines]
         )
         list(products.order_by("id"))  # take the row locks in id order before changing stock
-        _change_stock({line.product_id: line.quantity for line in lines})
+        Product.objects.add_stock({line.product_id: line.quantity for line in lines})
         previous_status = order.status
         return _transition(
             order,
