@@ -97,6 +97,23 @@ def event_failed(projection_name: str) -> None:
 
 
 class ReadSideCollector:
+    @staticmethod
+    def _redis_up() -> GaugeMetricFamily:
+        # Requests and commands go on without Redis (throttles and wake-ups fail open), so an
+        # outage would go unseen without this: projections then wait for the beat sweep.
+        from readmodels import tasks
+
+        redis_up = GaugeMetricFamily(
+            "shop_redis_up", "Does the Redis of the wake-ups and rate limits answer?"
+        )
+        try:
+            tasks._redis().ping()
+        except Exception:
+            redis_up.add_metric([], 0)
+        else:
+            redis_up.add_metric([], 1)
+        return redis_up
+
     """Gauges read from the database at scrape time. With the database down it says so
     (shop_database_up 0) instead of failing the scrape."""
 
@@ -114,6 +131,7 @@ class ReadSideCollector:
             return
         up.add_metric([], 1)
         yield up
+        yield self._redis_up()
         yield from self._projections(statuses, letters)
         holder = GaugeMetricFamily(
             "shop_horizon_holder_age_seconds",

@@ -126,6 +126,19 @@ def test_the_horizon_holder_age_is_exposed(staff, client):
     assert value(scrape(client), "shop_horizon_holder_age_seconds") == 0
 
 
+def test_a_redis_outage_shows_in_the_metrics(client, own_redis, monkeypatch):
+    import redis
+
+    from readmodels import tasks
+
+    monkeypatch.setattr(tasks, "_redis", lambda: redis.Redis.from_url(own_redis.url))
+    assert value(scrape(client), "shop_redis_up") == 1
+    own_redis.stop()
+    assert value(scrape(client), "shop_redis_up") == 0
+    own_redis.start()
+    assert value(scrape(client), "shop_redis_up") == 1
+
+
 def test_only_allowed_scrapers_get_the_metrics(client, settings):
     settings.METRICS_TOKEN = "s3cret-token"
     settings.METRICS_ALLOWED_IPS = ["10.1.0.0/16"]
