@@ -5,11 +5,11 @@ when it ends, not on every request."""
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import TypeVar
 
 import redis
-from kombu.exceptions import OperationalError as BrokerError
 
 T = TypeVar("T")
 
@@ -25,7 +25,9 @@ class FailOpen:
     def __call__(self, action: Callable[[], T], default: T | None = None) -> T | None:
         try:
             result = action()
-        except (redis.RedisError, BrokerError, OSError) as error:
+        except Exception as error:
+            # Not only RedisError: a connection torn down under a thread surfaces from the
+            # client as an AttributeError or a ValueError, and a helper must never be a 500.
             if not self.down:
                 self.log.log(self.level, "%s (%s)", self.down_message, error)
             self.down = True
@@ -34,3 +36,15 @@ class FailOpen:
             self.log.warning(self.up_message)
             self.down = False
         return result
+
+
+_clients = threading.local()
+
+
+def thread_client(url: str, **options) -> redis.Redis:
+    """A Redis client of this thread's own for `url`: gunicorn's threads never share a
+    connection (a shared client's connections were seen torn down under a concurrent thread)."""
+    clients = _clients.__dict__.setdefault("by_url", {})
+    if url not in clients:
+        clients[url] = redis.Redis.from_url(url, **options)
+    return clients[url]

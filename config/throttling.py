@@ -11,7 +11,6 @@ answers again.
 
 from __future__ import annotations
 
-import functools
 import logging
 import math
 import time
@@ -22,15 +21,14 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from rest_framework.throttling import AnonRateThrottle, BaseThrottle, UserRateThrottle
 
-from config.failopen import FailOpen
+from config.failopen import FailOpen, thread_client
 
 log = logging.getLogger(__name__)
 
 
-@functools.cache
 def _client(url: str) -> redis.Redis:
     # Short timeouts: a Redis that hangs must not hold every request for the default forever.
-    return redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+    return thread_client(url, socket_timeout=0.5, socket_connect_timeout=0.5)
 
 
 @dataclass(frozen=True)

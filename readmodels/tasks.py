@@ -12,7 +12,6 @@ Redis is a helper, never a point of failure: when it is down, the wake-up is ski
 once) and the beat sweep projects the events once it is back.
 """
 
-import functools
 import logging
 import time
 
@@ -23,7 +22,7 @@ from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from config.devservices import redis_client_url
-from config.failopen import FailOpen
+from config.failopen import FailOpen, thread_client
 from readmodels import engine
 from readmodels.models import ProjectionCheckpoint
 
@@ -35,11 +34,10 @@ RUN_QUEUED = "readmodels:projection-run-queued"
 RUN_QUEUED_TIMEOUT = 10
 
 
-@functools.cache
 def _redis() -> redis.Redis:
     # A plain client on the cache's database: every commit sets the flag, and SET NX costs a
     # third of cache.add (no key versioning, no pickling).
-    return redis.Redis.from_url(
+    return thread_client(
         redis_client_url(settings.CELERY_BROKER_URL, db=1),
         socket_connect_timeout=0.5,
         socket_timeout=0.5,
