@@ -23,7 +23,7 @@ from urllib.parse import unquote
 
 import psutil
 
-from tests.bench.run import BASE_DIR, _free_port, ms, pct, purge_queue
+from tests.bench.run import BASE_DIR, _free_port, ms, pct, purge_queue, wait_for_worker
 
 CLIENT_PASSWORD = "writes-Passphrase-2026"
 
@@ -134,20 +134,6 @@ def _wait_for_http(port: int, server: subprocess.Popen) -> None:
             time.sleep(0.2)
 
 
-def _wait_for_worker(worker: subprocess.Popen) -> None:
-    """Until the worker has run projections once: the rounds must not start before it does."""
-    from readmodels.models import ProjectionCheckpoint
-    from readmodels.tasks import run_projections
-
-    before = ProjectionCheckpoint.objects.get(name="order_summary").last_run_at
-    run_projections.delay()
-    deadline = time.time() + 60
-    while ProjectionCheckpoint.objects.get(name="order_summary").last_run_at == before:
-        if time.time() > deadline or worker.poll() is not None:
-            raise RuntimeError("the Celery worker did not start")
-        time.sleep(0.1)
-
-
 def statements_per_request(client_spec: dict) -> dict[str, int]:
     """SQL statements (BEGIN and COMMIT included) each kind of request runs, in process."""
     from django.db import connection
@@ -200,7 +186,7 @@ def scenario_http_writes(results, env, *, seconds: float, rounds: int) -> None:
     }  # fmt: skip
     try:
         _wait_for_http(port, processes["web"])
-        _wait_for_worker(processes["worker"])
+        wait_for_worker(processes["worker"])
         groups = {
             "web": [psutil.Process(processes["web"].pid)],
             "worker": [psutil.Process(processes[name].pid) for name in ("worker", "beat")],

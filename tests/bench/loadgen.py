@@ -42,17 +42,21 @@ def main() -> None:
     for thread in threads:
         thread.join()
     wall = time.perf_counter() - start
-    latencies.sort()
-    json.dump(
-        {
-            "requests": len(latencies),
-            "rps": len(latencies) / wall,
-            "p50_ms": statistics.median(latencies) * 1000,
-            "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
-            "statuses": {str(k): v for k, v in statuses.items()},
-        },
-        sys.stdout,
-    )
+    json.dump(summary(latencies, statuses, wall), sys.stdout)
+
+
+def summary(latencies: list[float], statuses: dict, wall: float) -> dict:
+    """Count, rate, p50 and p99 (ms) and the statuses of a load run."""
+    latencies = sorted(latencies)
+    return {
+        "requests": len(latencies),
+        "rps": len(latencies) / wall,
+        "p50_ms": statistics.median(latencies) * 1000 if latencies else None,
+        "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
+        if latencies
+        else None,
+        "statuses": {str(k): v for k, v in statuses.items()},
+    }
 
 
 if __name__ == "__main__":

@@ -473,6 +473,12 @@ def _start_worker(env):
          "--loglevel=WARNING", "--without-heartbeat", "--without-mingle", "--without-gossip"],
         cwd=BASE_DIR, env=env,
     )  # fmt: skip
+    wait_for_worker(process)
+    return process
+
+
+def wait_for_worker(worker: subprocess.Popen) -> None:
+    """Until the worker has run projections once: nothing may be timed before it does."""
     from readmodels.models import ProjectionCheckpoint
     from readmodels.tasks import run_projections
 
@@ -480,10 +486,9 @@ def _start_worker(env):
     run_projections.delay()
     deadline = time.time() + 60
     while ProjectionCheckpoint.objects.get(name="order_summary").last_run_at == before:
-        if time.time() > deadline or process.poll() is not None:
+        if time.time() > deadline or worker.poll() is not None:
             raise RuntimeError("the Celery worker did not start")
         time.sleep(0.1)
-    return process
 
 
 def scenario_lag(results, pool, env, seconds, *, hot=None, rates=((50, 0.3), (200, None))):

@@ -11,12 +11,13 @@ answer and its consistency token (for the lag).
 
 import http.client
 import json
-import statistics
 import sys
 import threading
 import time
 import uuid
 from pathlib import Path
+
+from tests.bench.loadgen import summary
 
 
 def main() -> None:
@@ -61,20 +62,7 @@ def main() -> None:
     for thread in threads:
         thread.join()
     wall = time.perf_counter() - start
-    latencies.sort()
-    json.dump(
-        {
-            "requests": len(latencies),
-            "rps": len(latencies) / wall,
-            "p50_ms": statistics.median(latencies) * 1000 if latencies else None,
-            "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
-            if latencies
-            else None,
-            "statuses": {str(k): v for k, v in statuses.items()},
-            "placed": placed,
-        },
-        sys.stdout,
-    )
+    json.dump({**summary(latencies, statuses, wall), "placed": placed}, sys.stdout)
 
 
 if __name__ == "__main__":
