@@ -81,3 +81,29 @@ def in_own_connection(call):
         return error
     finally:
         connection.close()
+
+
+class PauseAfter:
+    """Patch `method` of `projection`'s class so that, for that projection only, it does its
+    work and then stops until the test releases it: the transaction around it stays open, at a
+    point the test chose (a run that has applied, a rebuild that has folded)."""
+
+    def __init__(self, monkeypatch, projection, method: str):
+        self.reached, self.release = threading.Event(), threading.Event()
+        real = getattr(type(projection), method)
+
+        def paused(this, *args, **kwargs):
+            result = real(this, *args, **kwargs)
+            if this is projection and not self.reached.is_set():
+                self.reached.set()
+                self.release.wait(10)
+            return result
+
+        monkeypatch.setattr(type(projection), method, paused)
+
+
+def in_thread(call) -> threading.Thread:
+    """Start `call` in a thread of its own, on a connection of its own."""
+    thread = threading.Thread(target=in_own_connection, args=(call,))
+    thread.start()
+    return thread

@@ -1,7 +1,6 @@
 """The read side by deltas: each event has its effect exactly once, whatever runs, replays and
 rebuilds do around it, and `--verify` says which of its three sources disagrees."""
 
-import threading
 from decimal import Decimal
 
 import pgtrigger
@@ -21,6 +20,7 @@ from readmodels.models import (
 )
 from readmodels.projections import PROJECTIONS
 from tests.conftest import wait_until
+from tests.helpers import PauseAfter, in_thread, waiting_for_locks
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -115,51 +115,22 @@ def test_a_replay_waits_for_the_run_in_progress_instead_of_interleaving(
     monkeypatch.undo()
     buy(buyer, sku, 10)  # a run will apply this while the replay is asked for
 
-    in_run, release = threading.Event(), threading.Event()
-
-    def paused_apply(self, events):
-        rows = real_apply(self, events)
-        in_run.set()
-        release.wait(10)
-        return rows
-
+    pause = PauseAfter(monkeypatch, projection, "apply")
+    runner = in_thread(lambda: engine.run_projection(projection))
+    assert pause.reached.wait(10)
     replayed = []
-
-    def replay():
-        replayed.append(engine.replay_dead_letters(["product_summary"]))
-        connection.close()
-
-    def run():
-        engine.run_projection(projection)
-        connection.close()
-
-    monkeypatch.setattr(type(projection), "apply", paused_apply)
-    runner = threading.Thread(target=run)
-    runner.start()
-    assert in_run.wait(10)
-    monkeypatch.undo()
-    replayer = threading.Thread(target=replay)
-    replayer.start()
+    replayer = in_thread(lambda: replayed.append(engine.replay_dead_letters(["product_summary"])))
     try:
         # The replay is blocked on the checkpoint lock that the run holds.
-        wait_until(lambda: _backends_waiting_for_a_lock() == 1)
+        wait_until(lambda: waiting_for_locks() == 1)
         assert replayed == []
     finally:
-        release.set()
+        pause.release.set()
         runner.join()
         replayer.join()
     assert replayed == [(1, 0)]
     assert units_sold(sku) == 11
     assert_no_drift()
-
-
-def _backends_waiting_for_a_lock() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT COUNT(*) FROM pg_stat_activity "
-            "WHERE wait_event_type = 'Lock' AND datname = current_database()"
-        )
-        return cursor.fetchone()[0]
 
 
 def test_a_rebuild_racing_live_runs_neither_loses_nor_doubles(
@@ -171,28 +142,14 @@ def test_a_rebuild_racing_live_runs_neither_loses_nor_doubles(
         buy(buyer, sku, quantity)
     engine.run_all()
     projection = PROJECTIONS["product_summary"]
-    real_fold = type(projection).fold
-    folded, release = threading.Event(), threading.Event()
-
-    def paused_fold(self, upto, **kwargs):
-        rows = real_fold(self, upto, **kwargs)
-        folded.set()
-        release.wait(10)
-        return rows
-
-    def rebuild():
-        engine.rebuild(projection)
-        connection.close()
-
-    monkeypatch.setattr(type(projection), "fold", paused_fold)
-    rebuilder = threading.Thread(target=rebuild)
-    rebuilder.start()
+    pause = PauseAfter(monkeypatch, projection, "fold")
+    rebuilder = in_thread(lambda: engine.rebuild(projection))
     try:
-        assert folded.wait(10)
+        assert pause.reached.wait(10)
         buy(buyer, sku, 10)  # committed after the rebuild's horizon, before its commit
         assert engine.run_projection(projection) == 0  # the rebuild holds the projection
     finally:
-        release.set()
+        pause.release.set()
         rebuilder.join()
     monkeypatch.undo()
     assert units_sold(sku) == 6
@@ -307,25 +264,10 @@ def test_a_long_rebuild_of_one_projection_does_not_hold_the_others_back(
     buyer = make_customer()
     engine.run_all()
     projection = PROJECTIONS["category_summary"]
-    real_fold = type(projection).fold
-    folding, release = threading.Event(), threading.Event()
-
-    def slow_fold(self, upto, **kwargs):
-        rows = real_fold(self, upto, **kwargs)  # its rows are written: it holds an xid now
-        if self is projection:
-            folding.set()
-            release.wait(10)
-        return rows
-
-    def rebuild():
-        engine.rebuild(projection)
-        connection.close()
-
-    monkeypatch.setattr(type(projection), "fold", slow_fold)
-    rebuilder = threading.Thread(target=rebuild)
-    rebuilder.start()
+    pause = PauseAfter(monkeypatch, projection, "fold")  # its rows written: it holds an xid
+    rebuilder = in_thread(lambda: engine.rebuild(projection))
     try:
-        assert folding.wait(10)
+        assert pause.reached.wait(10)
         order = buy(buyer, sku, 2)
         others = [name for name in PROJECTIONS if name != "category_summary"]
         applied = engine.run_all(others)
@@ -335,7 +277,7 @@ def test_a_long_rebuild_of_one_projection_does_not_hold_the_others_back(
         _, holders = engine.projection_status()
         assert holders == []  # nothing holds the horizon back
     finally:
-        release.set()
+        pause.release.set()
         rebuilder.join()
     monkeypatch.undo()
     engine.run_all()
