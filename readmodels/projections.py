@@ -305,6 +305,21 @@ _SEARCH_VECTOR = f"""
 """
 
 
+def _product_rows(figures: str, *, where: str = "") -> str:
+    """A product's row: its current description, and the additive figures of `figures` (the
+    batch's deltas, or a recompute from the tables), a relation with one row per product."""
+    return f"""
+        SELECT {_PRODUCT_DESCRIPTION},
+               COALESCE(s.units_sold, 0), COALESCE(s.revenue, 0), COALESCE(s.order_count, 0),
+               s.last_ordered_at, {_SEARCH_VECTOR}, %(position)s
+        FROM catalog_product p
+        JOIN catalog_category c ON c.id = p.category_id
+        LEFT JOIN {{target}} old ON old.product_id = p.id
+        LEFT JOIN {figures} s ON s.product_id = p.id
+        {where}
+    """
+
+
 class ProductSummaryProjection(Projection):
     name = "product_summary"
     model = ProductSummary
@@ -327,24 +342,9 @@ class ProductSummaryProjection(Projection):
     """
     keys_sql = f"{_touched('product_id')} UNION SELECT product_id FROM deltas"
     all_keys_sql = "SELECT id FROM catalog_product"
-    rows_sql = f"""
-        SELECT {_PRODUCT_DESCRIPTION},
-               COALESCE(d.units_sold, 0), COALESCE(d.revenue, 0), COALESCE(d.order_count, 0),
-               d.last_ordered_at, {_SEARCH_VECTOR}, %(position)s
-        FROM catalog_product p
-        JOIN catalog_category c ON c.id = p.category_id
-        LEFT JOIN {{target}} old ON old.product_id = p.id
-        LEFT JOIN deltas d ON d.product_id = p.id
-        WHERE p.id IN {{keys}}
-    """
-    recompute_sql = f"""
-        SELECT {_PRODUCT_DESCRIPTION},
-               COALESCE(s.units_sold, 0), COALESCE(s.revenue, 0), COALESCE(s.order_count, 0),
-               s.last_ordered_at, {_SEARCH_VECTOR}, %(position)s
-        FROM catalog_product p
-        JOIN catalog_category c ON c.id = p.category_id
-        LEFT JOIN {{target}} old ON old.product_id = p.id
-        LEFT JOIN (
+    rows_sql = _product_rows("deltas", where="WHERE p.id IN {keys}")
+    recompute_sql = _product_rows(
+        f"""(
             SELECT l.product_id,
                    SUM(l.quantity) FILTER (WHERE o.status <> 'cancelled') AS units_sold,
                    SUM(l.quantity * l.unit_price)
@@ -353,8 +353,8 @@ class ProductSummaryProjection(Projection):
                    MAX(o.placed_at) AS last_ordered_at
             FROM orders_orderline l JOIN orders_order o ON o.id = l.order_id
             GROUP BY l.product_id
-        ) s ON s.product_id = p.id
-    """
+        )"""
+    )
 
 
 class ProductSearchProjection(Projection):
