@@ -27,7 +27,7 @@ from config.api import (
     paginated_response,
     query_responses,
 )
-from config.errors import NotFound
+from core.errors import NotFound
 
 CATALOG_PROJECTIONS = ("product_summary", "product_search", "category_summary")
 SALES_FIGURES = ("units_sold", "revenue", "order_count", "last_ordered_at")

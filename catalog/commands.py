@@ -14,7 +14,8 @@ from django.utils.text import slugify
 
 from catalog import events
 from catalog.models import MAX_PRICE, SKU_PATTERN, Category, Product
-from config.commands import (
+from core.commands import (
+    Actor,
     CommandResult,
     check_expected_version,
     clean_int,
@@ -24,10 +25,10 @@ from config.commands import (
     raise_if_errors,
     require_permission,
 )
-from config.errors import NotFound, ValidationFailed
-from readmodels.eventlog import record
+from core.errors import NotFound, ValidationFailed
+from core.eventlog import record
 
-# The Django permission each command needs (config.commands.require_permission).
+# The Django permission each command needs (core.commands.require_permission).
 ADD_CATEGORY = "catalog.add_category"
 ADD_PRODUCT = "catalog.add_product"
 CHANGE_PRODUCT = "catalog.change_product"
@@ -65,7 +66,7 @@ def _result(product: Product, token) -> CommandResult:
 
 
 @command
-def create_category(*, actor, name: str, slug: str | None = None) -> CommandResult:
+def create_category(*, actor: Actor, name: str, slug: str | None = None) -> CommandResult:
     require_permission(actor, ADD_CATEGORY)
     errors: dict = {}
     name = clean_text(errors, "name", name, max_length=100)
@@ -91,7 +92,7 @@ def create_category(*, actor, name: str, slug: str | None = None) -> CommandResu
 @command
 def create_product(
     *,
-    actor,
+    actor: Actor,
     sku: str,
     name: str,
     category: str,
@@ -145,7 +146,7 @@ def create_product(
 @command
 def update_product_details(
     *,
-    actor,
+    actor: Actor,
     sku: str,
     name: str | None = None,
     description: str | None = None,
@@ -197,7 +198,7 @@ def update_product_details(
 @command
 def change_price(
     *,
-    actor,
+    actor: Actor,
     sku: str,
     price,
     confirm_large_cut: bool = False,
@@ -240,7 +241,7 @@ def change_price(
 
 @command
 def restock(
-    *, actor, sku: str, quantity, reason: str, expected_version: int | None = None
+    *, actor: Actor, sku: str, quantity, reason: str, expected_version: int | None = None
 ) -> CommandResult:
     """Staff add stock to a product, saying why (a delivery, a return, a count)."""
     require_permission(actor, CHANGE_PRODUCT)
@@ -275,18 +276,24 @@ def restock(
 
 
 @command
-def discontinue_product(*, actor, sku: str, expected_version: int | None = None) -> CommandResult:
+def discontinue_product(
+    *, actor: Actor, sku: str, expected_version: int | None = None
+) -> CommandResult:
     """Staff take a product off the catalog; its history and summaries stay."""
     return _set_active(actor=actor, sku=sku, active=False, expected_version=expected_version)
 
 
 @command
-def reactivate_product(*, actor, sku: str, expected_version: int | None = None) -> CommandResult:
+def reactivate_product(
+    *, actor: Actor, sku: str, expected_version: int | None = None
+) -> CommandResult:
     """Staff put a discontinued product back on the catalog."""
     return _set_active(actor=actor, sku=sku, active=True, expected_version=expected_version)
 
 
-def _set_active(*, actor, sku: str, active: bool, expected_version: int | None) -> CommandResult:
+def _set_active(
+    *, actor: Actor, sku: str, active: bool, expected_version: int | None
+) -> CommandResult:
     require_permission(actor, CHANGE_PRODUCT)
     with transaction.atomic():
         product = _lock_product(sku)

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
-from readmodels.eventlog import Event
+from core.eventlog import Event
 
 
 @dataclass(frozen=True, kw_only=True)

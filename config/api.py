@@ -35,10 +35,10 @@ from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from config import idempotency
-from config.commands import CommandResult
-from config.errors import DomainError, NotProjectedYet
+from core.commands import CommandResult
+from core.errors import DomainError, NotProjectedYet
+from core.eventlog import Position
 from readmodels import consistency
-from readmodels.eventlog import Position
 from readmodels.models import ProjectionCheckpoint
 
 MAX_WAIT_MS = 5000

@@ -7,8 +7,8 @@ from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 
-from config.errors import DomainError
 from config.throttling import LoginRefused, authenticate_limited
+from core.errors import DomainError
 
 
 def add_domain_error(

@@ -25,7 +25,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from config.errors import DomainError
+from core.errors import DomainError
 from readmodels.models import IdempotentRequest
 
 IDEMPOTENCY_KEY_TTL = timedelta(hours=24)

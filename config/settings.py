@@ -15,6 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config import devservices
 from config.logs import logging_config
+from core.failopen import redis_client_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -183,7 +184,7 @@ CELERY_BROKER_URL = os.environ.get("REDIS_URL", default_broker_url)
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": devservices.redis_client_url(CELERY_BROKER_URL, db=1),
+        "LOCATION": redis_client_url(CELERY_BROKER_URL, db=1),
     }
 }
 CELERY_TASK_ACKS_LATE = True

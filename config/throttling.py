@@ -21,7 +21,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from rest_framework.throttling import AnonRateThrottle, BaseThrottle, UserRateThrottle
 
-from config.failopen import FailOpen, thread_client
+from core.failopen import FailOpen, thread_client
 
 log = logging.getLogger(__name__)
 

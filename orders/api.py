@@ -32,8 +32,8 @@ from config.api import (
     paginated_response,
     query_responses,
 )
-from config.errors import PermissionDenied
 from config.throttling import LoginRefused, authenticate_limited
+from core.errors import PermissionDenied
 from orders import commands, queries
 from orders.models import OrderStatus
 

@@ -11,7 +11,7 @@ import dataclasses
 from decimal import Decimal
 
 from catalog import queries as catalog_queries
-from config.errors import NotFound
+from core.errors import NotFound
 
 SESSION_KEY = "cart"
 MAX_QUANTITY = 1000

@@ -20,7 +20,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from catalog.models import Product
-from config.commands import (
+from core.commands import (
+    Actor,
     CommandResult,
     check_expected_version,
     clean_int,
@@ -28,13 +29,14 @@ from config.commands import (
     clean_text,
     command,
     raise_if_errors,
+    require_customer,
+    require_owner,
     require_permission,
 )
-from config.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from core.eventlog import last_position, record
 from orders import events
 from orders.models import ORDER_TRANSITIONS, Customer, Order, OrderLine, OrderStatus
-from readmodels.eventlog import Position, position_of, record
-from readmodels.models import DomainEvent
 
 # Staff move orders on (ship, deliver, cancel) with this Django permission.
 CHANGE_ORDER = "orders.change_order"
@@ -84,7 +86,7 @@ def check_registration(
 
 @command
 def register_customer(
-    *, actor=None, username: str, email: str, password: str, display_name: str
+    *, actor: Actor = None, username: str, email: str, password: str, display_name: str
 ) -> CommandResult:
     """Sign up: anyone may (actor is None or anonymous); staff may register on someone's behalf."""
     username, email, display_name = check_registration(
@@ -127,18 +129,6 @@ def _username_taken(username: str):
     )
 
 
-def _require_customer(actor) -> Customer:
-    if actor is None or not actor.is_authenticated:
-        raise PermissionDenied("Please log in to do this.", code="not_authenticated")
-    try:
-        return actor.customer
-    except Customer.DoesNotExist:
-        raise PermissionDenied(
-            "Only customers can place orders; this account has no customer profile.",
-            code="not_a_customer",
-        ) from None
-
-
 def _clean_lines(lines) -> dict[str, int]:
     """Shape checks for an order's lines, merging repeated SKUs: {sku: quantity}."""
     if not isinstance(lines, list | tuple) or not lines:
@@ -174,13 +164,6 @@ def _digest(quantities: Mapping[str, int]) -> str:
     return hashlib.sha256(json.dumps(sorted(quantities.items())).encode()).hexdigest()
 
 
-def _event_position(order: Order, event_type: type[events.OrderEvent]) -> Position:
-    event = DomainEvent.objects.filter(
-        aggregate_type="order", aggregate_id=str(order.pk), event_type=event_type.event_type()
-    ).latest("id")
-    return position_of(event)
-
-
 def _replay(order: Order, digest: str) -> CommandResult:
     if order.request_digest != digest:
         raise Conflict(
@@ -191,21 +174,21 @@ def _replay(order: Order, digest: str) -> CommandResult:
     return CommandResult(
         id=order.pk,
         version=order.version,
-        token=_event_position(order, events.OrderPlaced),
+        token=last_position(events.OrderPlaced, order.pk),
         state=order_state(order, lines=order.lines.order_by("product_id")),
     )
 
 
 @command
 def place_order(
-    *, actor, lines: Sequence[Mapping], idempotency_key: str | None = None
+    *, actor: Actor, lines: Sequence[Mapping], idempotency_key: str | None = None
 ) -> CommandResult:
     """Reserve stock for every line and create a pending order, or change nothing at all.
 
     With an idempotency key, a retry of the same order returns the original, and the same key
     with other lines is a conflict.
     """
-    customer = _require_customer(actor)
+    customer = require_customer(actor)
     quantities = _clean_lines(lines)
     if idempotency_key is not None:
         errors: dict = {}
@@ -251,7 +234,7 @@ def _lock_products(quantities: Mapping[str, int]) -> list[Product]:
 
 
 def _place(
-    actor,
+    actor: Actor,
     customer: Customer,
     products: list[Product],
     quantities: dict[str, int],
@@ -390,7 +373,9 @@ def _require_transition(order: Order, new_status: OrderStatus) -> None:
         )
 
 
-def _transition(order: Order, new_status: OrderStatus, *, actor, event, **changes) -> CommandResult:
+def _transition(
+    order: Order, new_status: OrderStatus, *, actor: Actor, event, **changes
+) -> CommandResult:
     _require_transition(order, new_status)
     order.status = new_status
     order.version += 1
@@ -406,13 +391,13 @@ def _transition(order: Order, new_status: OrderStatus, *, actor, event, **change
 
 @command
 def pay_order(
-    *, actor, order_id, amount, payment_reference: str, expected_version: int | None = None
+    *, actor: Actor, order_id, amount, payment_reference: str, expected_version: int | None = None
 ) -> CommandResult:
     """The owner pays the exact total. Repeating a payment with the same reference and amount
     is a safe retry that returns the first result; another reference, or the same reference
     with another amount, for a paid order is a conflict, and so is any payment once staff have
     cancelled the paid order."""
-    customer = _require_customer(actor)
+    customer = require_customer(actor)
     errors: dict = {}
     amount = clean_money(errors, "amount", amount, maximum=MAX_PAYMENT)
     payment_reference = clean_text(errors, "payment_reference", payment_reference, max_length=64)
@@ -446,7 +431,7 @@ def pay_order(
             return CommandResult(
                 id=order.pk,
                 version=order.version,
-                token=_event_position(order, events.OrderPaid),
+                token=last_position(events.OrderPaid, order.pk),
                 state=order_state(order),
             )
         check_expected_version(order.version, expected_version, what="order")
@@ -471,7 +456,7 @@ def pay_order(
 
 @command
 def ship_order(
-    *, actor, order_id, tracking_number: str, expected_version: int | None = None
+    *, actor: Actor, order_id, tracking_number: str, expected_version: int | None = None
 ) -> CommandResult:
     """Staff ship a paid order with its tracking number."""
     require_permission(actor, CHANGE_ORDER)
@@ -492,7 +477,7 @@ def ship_order(
 
 
 @command
-def deliver_order(*, actor, order_id, expected_version: int | None = None) -> CommandResult:
+def deliver_order(*, actor: Actor, order_id, expected_version: int | None = None) -> CommandResult:
     """Staff mark a shipped order as delivered."""
     require_permission(actor, CHANGE_ORDER)
     with transaction.atomic():
@@ -509,15 +494,11 @@ def deliver_order(*, actor, order_id, expected_version: int | None = None) -> Co
 
 @command
 def cancel_order(
-    *, actor, order_id, reason: str, expected_version: int | None = None
+    *, actor: Actor, order_id, reason: str, expected_version: int | None = None
 ) -> CommandResult:
     """The owner may cancel while the order is pending, staff while pending or paid; either
     way every line's stock goes back on the shelf."""
-    if actor is None or not actor.is_authenticated:
-        raise PermissionDenied("Please log in to do this.", code="not_authenticated")
-    if actor.is_staff:
-        require_permission(actor, CHANGE_ORDER)
-    customer = None if actor.is_staff else _require_customer(actor)
+    customer = require_owner(actor, permission=CHANGE_ORDER)
     errors: dict = {}
     reason = clean_text(errors, "reason", reason, max_length=500)
     raise_if_errors(errors)

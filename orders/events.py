@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from readmodels.eventlog import Event
+from core.eventlog import Event
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -12,8 +12,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from catalog import queries as catalog_queries
-from config.errors import DomainError
 from config.forms import add_domain_error
+from core.errors import DomainError
 from orders import commands, queries
 from orders.charts import sales_chart
 from orders.forms import ShipForm

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.core.cache import cache
 
-from readmodels.eventlog import Position
+from core.eventlog import Position
 from readmodels.models import DomainEvent, ProjectionCheckpoint
 from readmodels.projections import get_projections
 

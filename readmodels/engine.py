@@ -2,7 +2,7 @@
 replay dead letters, and report how far behind each projection is.
 
 Correctness rests on three things:
-- events are read in (txid, id) order below the pg_snapshot_xmin horizon (eventlog.positions_after),
+- events are read in (txid, id) order below the pg_snapshot_xmin horizon (log.positions_after),
   so no event is skipped when transactions commit out of id order;
 - a batch's summary writes and its checkpoint advance commit in one transaction;
 - one runner per projection: the checkpoint row is locked FOR UPDATE SKIP LOCKED, so a second
@@ -23,14 +23,9 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
+from core.eventlog import Position
 from readmodels import metrics
-from readmodels.eventlog import (
-    HORIZON_CTE,
-    Position,
-    as_maintenance,
-    horizon_position,
-    positions_after,
-)
+from readmodels.log import HORIZON_CTE, as_maintenance, horizon_position, positions_after
 from readmodels.models import DeadLetter, DomainEvent, ProjectionCheckpoint
 from readmodels.projections import Projection, get_projections
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 from prometheus_client import Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 
-from readmodels.eventlog import Position
+from core.eventlog import Position
 from readmodels.models import DeadLetter, DomainEvent
 
 log = logging.getLogger("shop.projections")

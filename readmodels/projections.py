@@ -46,8 +46,8 @@ from django.db import connection
 from django.db.models import Model
 
 from catalog import events as catalog_events
+from core.eventlog import Event, Position, current_payload_sql
 from orders import events as order_events
-from readmodels.eventlog import Event, Position, current_payload_sql
 from readmodels.models import (
     CategorySummary,
     CustomerSummary,

@@ -21,8 +21,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
-from config.devservices import redis_client_url
-from config.failopen import FailOpen, thread_client
+from core.failopen import FailOpen, redis_client_url, thread_client
 from readmodels import engine
 from readmodels.models import ProjectionCheckpoint
 
@@ -61,6 +60,11 @@ def wake_projections() -> None:
             run_projections.delay()
 
     _fail_open(wake)
+
+
+def wake_on_commit(sender, **kwargs) -> None:
+    """Receiver of core.eventlog.events_committed (connected in readmodels/apps.py)."""
+    wake_projections()
 
 
 def run_queued() -> bool:

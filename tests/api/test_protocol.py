@@ -7,8 +7,8 @@ from urllib.parse import quote
 
 import pytest
 
+from core.eventlog import position_of
 from readmodels import engine
-from readmodels.eventlog import position_of
 from readmodels.models import DomainEvent, IdempotentRequest
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -91,7 +91,7 @@ def skip_to_the_horizon() -> None:
     """Move every checkpoint past the seeded events without applying them: only the new orders
     are timed (the rebuild at the end folds the seeded ones in)."""
     from readmodels import engine
-    from readmodels.eventlog import horizon_position
+    from readmodels.log import horizon_position
     from readmodels.models import ProjectionCheckpoint
 
     engine.run_all()  # whatever came before the seed is applied for real

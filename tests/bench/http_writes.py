@@ -94,7 +94,7 @@ def _cpu(processes: dict[str, list[psutil.Process]]) -> dict[str, float]:
 def _checkpoint_samples(stop: threading.Event, samples: list) -> None:
     from django.db import connection
 
-    from readmodels.eventlog import Position
+    from core.eventlog import Position
     from readmodels.models import ProjectionCheckpoint
 
     while not stop.is_set():
@@ -164,8 +164,8 @@ def statements_per_request(client_spec: dict) -> dict[str, int]:
 
 
 def scenario_http_writes(results, env, *, seconds: float, rounds: int) -> None:
+    from core.eventlog import Position
     from readmodels import engine
-    from readmodels.eventlog import Position
 
     clients, _ = _customers_and_skus(8)
     engine.run_all()
@@ -243,7 +243,7 @@ def scenario_http_writes(results, env, *, seconds: float, rounds: int) -> None:
 
 
 def _lags(samples: list, placed: list) -> list[float]:
-    from readmodels.eventlog import Position
+    from core.eventlog import Position
 
     lags = []
     for answered, token in placed:

@@ -106,7 +106,7 @@ def purge_queue() -> None:
     import redis
     from django.conf import settings
 
-    from config.devservices import redis_client_url
+    from core.failopen import redis_client_url
 
     redis.Redis.from_url(redis_client_url(settings.CELERY_BROKER_URL, db=0)).delete("celery")
 
@@ -195,7 +195,7 @@ def scenario_reads(results, n, rng):
 def _backlog_start(count):
     from django.db import connection
 
-    from readmodels.eventlog import ORIGIN, Position
+    from core.eventlog import ORIGIN, Position
 
     with connection.cursor() as cursor:
         cursor.execute(
@@ -242,7 +242,7 @@ def naive_drift(projection) -> int:
 
 def scenario_projection(results, backlog, naive_count, check_naive):
     from readmodels import engine
-    from readmodels.eventlog import positions_after
+    from readmodels.log import positions_after
     from readmodels.models import DomainEvent
     from tests.bench import baseline
 
@@ -313,7 +313,7 @@ def _pool_candidates():
 def _place_one(rng, skus, users, hot=None):
     from django.contrib.auth import get_user_model
 
-    from config.errors import Conflict
+    from core.errors import Conflict
     from orders import commands
 
     user = get_user_model().objects.select_related("customer").get(pk=rng.choice(users))
@@ -329,8 +329,8 @@ def _place_one(rng, skus, users, hot=None):
 def _write_client(args):
     """Place orders for `seconds`; with record=False the same transaction without the event."""
     mode, seconds, seed_ = args
+    from core import eventlog
     from orders import commands
-    from readmodels import eventlog
 
     real_record = eventlog.record
     commands.record = real_record if mode == "real" else (lambda *e, actor: eventlog.ORIGIN)

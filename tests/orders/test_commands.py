@@ -6,7 +6,7 @@ from django.db import DatabaseError, connection, transaction
 
 from catalog import commands as catalog
 from catalog.models import Product
-from config.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from orders import commands
 from orders.models import Order, OrderStatus
 from readmodels.models import DomainEvent

@@ -10,7 +10,7 @@ from django.db import connection, transaction
 
 from orders import commands as orders
 from readmodels import engine
-from readmodels.eventlog import aggregate_history
+from readmodels.log import aggregate_history
 from readmodels.models import (
     DeadLetter,
     DomainEvent,

@@ -8,10 +8,10 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 
 from catalog import commands as catalog
-from config.errors import DomainError
+from core.errors import DomainError
+from core.eventlog import ORIGIN
 from orders import commands as orders
 from readmodels import engine
-from readmodels.eventlog import ORIGIN
 from readmodels.models import (
     CategorySummary,
     CustomerSummary,
@@ -353,7 +353,7 @@ def test_search_follows_a_rename_and_survives_sales(staff, make_product, custome
 
 def test_every_event_type_is_heard_by_some_projection():
     """A new event type that no projector subscribes to would change nothing on the read side."""
-    from readmodels.eventlog import Event
+    from core.eventlog import Event
 
     def leaves(cls):
         children = cls.__subclasses__()
