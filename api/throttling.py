@@ -180,3 +180,10 @@ def authenticate_limited(request, *, username: str, password: str):
     if user is not None:
         uncount(*limits)
     return user
+
+
+def client_scope(request) -> str:
+    """Who is asking, for per-client state (idempotency keys, wait budgets)."""
+    if request.user.is_authenticated:
+        return f"user:{request.user.pk}"
+    return f"anon:{request.META.get('REMOTE_ADDR', '')}"

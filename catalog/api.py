@@ -9,24 +9,24 @@ from rest_framework import serializers
 from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 
-from catalog import commands, queries
-from catalog.models import MAX_PRICE, SKU_PATTERN
-from config.api import (
+from api.commands import (
     COMMAND_ERRORS,
-    CONSISTENCY_PARAMETERS,
     IDEMPOTENCY_HEADER,
     CommandOut,
     CommandView,
-    CursorPagination,
-    QueryOrderedCursor,
-    QueryView,
     VersionedIn,
     command_response,
+)
+from api.pagination import (
+    CursorPagination,
+    QueryOrderedCursor,
     cursor_parameters,
     page_of,
     paginated_response,
-    query_responses,
 )
+from api.queries import CONSISTENCY_PARAMETERS, QueryView, query_responses
+from catalog import commands, queries
+from catalog.models import MAX_PRICE, SKU_PATTERN
 from core.errors import NotFound
 
 CATALOG_PROJECTIONS = ("product_summary", "product_search", "category_summary")

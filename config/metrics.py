@@ -7,7 +7,7 @@ there and /metrics adds them up, so the totals are true whichever process answer
 Without it, /metrics shows the answering process's own counters.
 
 Gauges about the read side (lag, dead letters, heartbeat, horizon) are not kept by any process:
-they are read from the database when /metrics is scraped (readmodels.metrics).
+they are read from the database when /metrics is scraped (readmodels.gauges).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from prometheus_client import (
 )
 
 from core.metrics import LATENCY_BUCKETS
-from readmodels.metrics import ReadSideCollector
+from readmodels.gauges import ReadSideCollector
 
 REQUESTS = Counter(
     "shop_http_requests_total",

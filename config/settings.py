@@ -66,15 +66,16 @@ INSTALLED_APPS = [
     "readmodels",
     "catalog",
     "orders",
+    "api",
 ]
 
 MIDDLEWARE = [
     # First, so every response carries X-Request-ID, also those of the middleware below.
     "config.middleware.request_id_middleware",
     # Next, so that whatever layer fails, an answer under /api/ is in the API's error format.
-    "config.api_middleware.api_errors_middleware",
+    "api.middleware.api_errors_middleware",
     # Before CommonMiddleware, whose APPEND_SLASH would redirect a POST into a GET.
-    "config.api_middleware.api_slash_middleware",
+    "api.middleware.api_slash_middleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -84,7 +85,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "config.error_pages.ShopErrorPagesMiddleware",
+    "pages.error_pages.ShopErrorPagesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -147,7 +148,7 @@ STORAGES = {
 }
 
 # A refused form (no or stale CSRF token) gets the shop's 403 page with what to do next.
-CSRF_FAILURE_VIEW = "config.error_pages.csrf_failure"
+CSRF_FAILURE_VIEW = "pages.error_pages.csrf_failure"
 # gunicorn serves `make run` too: in DEBUG, whitenoise serves the apps' static files straight
 # from their folders (no collectstatic), as runserver did.
 WHITENOISE_USE_FINDERS = DEBUG
@@ -204,7 +205,7 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 30},
     },
     "purge-expired": {
-        "task": "config.tasks.purge_expired",
+        "task": "api.tasks.purge_expired",
         "schedule": timedelta(hours=1),
         "options": {"expires": 600},
     },
@@ -259,22 +260,22 @@ ALERT_HORIZON_HELD_SECONDS = 60
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header makes "not logged in" a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "config.authentication.TokenAuthentication",
+        "api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-    "DEFAULT_SCHEMA_CLASS": "config.schema.EnforcedSchema",
-    "EXCEPTION_HANDLER": "config.api.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.EnforcedSchema",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
     # JSON only: the browsable API answered a browser's Accept: text/html with HTML pages.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "config.content.JSONWhateverAccepted",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "api.content.JSONWhateverAccepted",
     # JSON bodies only: a form or multipart body could not express the nested order lines, and
     # accepted shapes (a list for an object) that JSON refuses. Others are a 415.
-    "DEFAULT_PARSER_CLASSES": ["config.content.BoundedJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["api.content.BoundedJSONParser"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_THROTTLE_CLASSES": [
-        "config.throttling.AnonThrottle",
-        "config.throttling.UserThrottle",
+        "api.throttling.AnonThrottle",
+        "api.throttling.UserThrottle",
     ],
     # How many proxies of ours append to X-Forwarded-For: the client address is the one they
     # saw. Unset, DRF would key anonymous throttles on the whole header, which the client writes.
@@ -309,7 +310,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
-# --- Idempotency-Key store (config.idempotency) ---
+# --- Idempotency-Key store (api.idempotency) ---
 # A keyed request's transaction may sit idle this long before Postgres ends it and frees the
 # key for a retry (a request hung while holding its key). Keep it above the slowest command.
 IDEMPOTENCY_LEASE_SECONDS = float(os.environ.get("IDEMPOTENCY_LEASE_SECONDS", "30"))

@@ -13,26 +13,26 @@ from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog import queries as catalog_queries
-from catalog.api import ProductOut
-from config.api import (
+from api.commands import (
     COMMAND_ERRORS,
-    CONSISTENCY_PARAMETERS,
     IDEMPOTENCY_HEADER,
     CommandOut,
     CommandView,
-    CursorPagination,
-    QueryOrderedCursor,
-    QueryView,
     VersionedIn,
     command_response,
+)
+from api.errors import error_responses
+from api.pagination import (
+    CursorPagination,
+    QueryOrderedCursor,
     cursor_parameters,
-    error_responses,
     page_of,
     paginated_response,
-    query_responses,
 )
-from config.throttling import LoginRefused, authenticate_limited
+from api.queries import CONSISTENCY_PARAMETERS, QueryView, query_responses
+from api.throttling import LoginRefused, authenticate_limited
+from catalog import queries as catalog_queries
+from catalog.api import ProductOut
 from core.errors import PermissionDenied
 from orders import commands, queries
 from orders.models import OrderStatus

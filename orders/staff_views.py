@@ -12,11 +12,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from catalog import queries as catalog_queries
-from config.forms import add_domain_error
 from core.errors import DomainError
 from orders import commands, queries
 from orders.charts import sales_chart
 from orders.forms import ShipForm
+from pages.forms import add_domain_error
 from readmodels.consistency import wait_for
 from readmodels.engine import projection_status
 

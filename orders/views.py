@@ -15,10 +15,10 @@ from django.views.decorators.http import require_POST
 from catalog import queries as catalog_queries
 from catalog.forms import AddToCartForm
 from catalog.templatetags.shop import money
-from config.forms import add_domain_error
 from core.errors import DomainError, NotFound, NotProjectedYet
 from orders import cart, commands, queries
 from orders.forms import CancelForm, CartQuantityForm, CheckoutForm, PaymentForm, SignUpForm
+from pages.forms import add_domain_error
 from readmodels.consistency import wait_for
 
 # Orders this session placed, by the checkout's idempotency key: a resubmitted checkout goes to

@@ -7,7 +7,7 @@ from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 
-from config.throttling import LoginRefused, authenticate_limited
+from api.throttling import LoginRefused, authenticate_limited
 from core.errors import DomainError
 
 

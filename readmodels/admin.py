@@ -8,7 +8,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
-from config.admin import ReadOnlyAdmin
+from pages.admin import ReadOnlyAdmin
 from readmodels import engine
 from readmodels.models import (
     CategorySummary,

@@ -1,5 +1,5 @@
 """Projection health for staff (GET /api/projections/) and for monitoring (GET /healthz and
-/healthz/projections). Liveness and readiness probes are in config.health."""
+/healthz/projections). Liveness and readiness probes are in api.health."""
 
 from celery import current_app
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -8,8 +8,8 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import error_responses
-from config.health import database_ok
+from api.errors import error_responses
+from api.health import database_ok
 from readmodels import engine
 
 

@@ -9,14 +9,9 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import (
-    CursorPagination,
-    checked_parameters,
-    cursor_parameters,
-    error_responses,
-    page_of,
-    paginated_response,
-)
+from api.errors import error_responses
+from api.pagination import CursorPagination, cursor_parameters, page_of, paginated_response
+from api.queries import checked_parameters
 from readmodels import audit
 
 

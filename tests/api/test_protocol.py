@@ -7,9 +7,10 @@ from urllib.parse import quote
 
 import pytest
 
+from api.models import IdempotentRequest
 from core.eventlog import position_of
 from readmodels import engine
-from readmodels.models import DomainEvent, IdempotentRequest
+from readmodels.models import DomainEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
