@@ -5,10 +5,12 @@ the consistency token in the body, the `X-Consistency-Token` header and `Locatio
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable, Sequence
 from urllib import parse
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, status
+from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -58,51 +60,72 @@ def command_response(
 
 
 class CommandView(APIView):
-    """A POST that runs one command. Subclasses implement `run(request, data, **kwargs)` and
-    set `input_serializer`; this class adds the Idempotency-Key contract."""
+    """A POST that runs one command: the input serializer's data, under the Idempotency-Key
+    contract when the header is sent (api.idempotency). A resource's subclass says how the URL's
+    arguments reach the command (`arguments`) and what the answer carries (`answer`); each
+    operation is then one view made by `for_command`."""
 
+    command: Callable[..., CommandResult]
     input_serializer: type[serializers.Serializer] | None = None
+    created = False
+    tags: tuple[str, ...] = ()
     replayed_headers = ("Location", "X-Consistency-Token")
 
-    def post(self, request, *args, **kwargs):
+    def post(self, request, **kwargs):
         data = self._validated(request)
+
+        def run() -> Response:
+            result = type(self).command(actor=request.user, **self.arguments(**kwargs), **data)
+            return self.answer(request, result, data, **kwargs)
+
         key = request.headers.get("Idempotency-Key")
         if key is None:
-            return self.run(request, data, **kwargs)
-        return idempotency.replay_or_run(
-            request,
-            key,
-            lambda: self.run(request, data, **kwargs),
-            replayed_headers=self.replayed_headers,
-        )
+            return run()
+        return idempotency.replay_or_run(request, key, run, replayed_headers=self.replayed_headers)
 
-    def run(self, request, data, **kwargs) -> Response:
+    def arguments(self, **kwargs) -> dict:
+        """The command's arguments from the URL's (a product's SKU, an order's id)."""
+        return kwargs
+
+    def answer(self, request, result: CommandResult, data: dict, **kwargs) -> Response:
         raise NotImplementedError
 
+    def respond(self, result: CommandResult, *, location: str, **extra) -> Response:
+        return command_response(result, location=location, created=self.created, **extra)
+
     @classmethod
-    def for_command(cls, command, input_serializer, *, response=None, permission_classes=None):
-        """A view running `command` with `input_serializer`'s data: one per action of a
-        resource (pay, ship, restock…), each with its own documented request body."""
-
-        @extend_schema(
-            request=input_serializer,
-            parameters=[IDEMPOTENCY_HEADER],
-            responses={200: response or CommandOut, **COMMAND_ERRORS},
-            operation_id=command.__name__,
-            description=inspect.getdoc(command),
+    def for_command(
+        cls,
+        command: Callable[..., CommandResult],
+        *,
+        input: type[serializers.Serializer],
+        permissions: Sequence[type[BasePermission]],
+        output: type[serializers.Serializer] = CommandOut,
+        created: bool = False,
+        description: str | None = None,
+    ):
+        """The view of one command: its operation id is the command's name, its description the
+        command's docstring (or `description`, where the API says it otherwise), its request
+        body `input`, and its answer `output` (201 when it `created` something)."""
+        view = type(
+            f"{command.__name__.title().replace('_', '')}View",
+            (cls,),
+            {
+                "command": staticmethod(command),
+                "input_serializer": input,
+                "permission_classes": list(permissions),
+                "created": created,
+            },
         )
-        def post(self, request, *args, **kwargs):
-            return CommandView.post(self, request, *args, **kwargs)
-
-        attributes = {
-            "command": staticmethod(command),
-            "input_serializer": input_serializer,
-            "post": post,
-        }
-        if permission_classes is not None:
-            attributes["permission_classes"] = permission_classes
-        view = type(f"{command.__name__.title().replace('_', '')}View", (cls,), attributes)
-        return view.as_view()
+        schema = extend_schema(
+            operation_id=command.__name__,
+            description=description or inspect.getdoc(command),
+            request=input,
+            parameters=[IDEMPOTENCY_HEADER],
+            responses={201 if created else 200: output, **COMMAND_ERRORS},
+            tags=list(cls.tags),
+        )
+        return extend_schema_view(post=schema)(view).as_view()
 
     def _validated(self, request) -> dict:
         if self.input_serializer is None:

@@ -5,16 +5,25 @@ positions of the projections it reads."""
 from __future__ import annotations
 
 import hashlib
+import inspect
+from collections.abc import Callable, Sequence
 
 from django.conf import settings
 from django.utils.cache import patch_cache_control, patch_vary_headers
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import exceptions, serializers, status
+from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.errors import error_responses
-from api.pagination import CursorPagination
+from api.pagination import CursorPagination, cursor_parameters, page_of, paginated_response
 from api.throttling import client_scope
 from core.errors import NotProjectedYet
 from core.eventlog import Position
@@ -83,6 +92,10 @@ class QueryView(APIView):
     # a docstring: the schema would show it as every subclass's description.)
 
     projections: tuple[str, ...] = ()
+    query: Callable
+    output: type[serializers.Serializer]
+    many = False
+    tags: tuple[str, ...] = ()
     # Whether an anonymous caller's answer may be kept by shared caches for a few seconds (the
     # catalog). Everything else depends on who asks: private, revalidated with the ETag.
     public = False
@@ -125,8 +138,60 @@ class QueryView(APIView):
         response["ETag"] = etag
         return response
 
-    def read(self, request, *args, **kwargs) -> Response:
-        raise NotImplementedError
+    def read(self, request, **kwargs) -> Response:
+        found = type(self).query(request, **kwargs, **self.filtered)
+        if self.paginator is not None:
+            return paginated_response(self, request, found, self.paginator(), self.output)
+        return Response(self.output(found, many=self.many, context={"request": request}).data)
+
+    @classmethod
+    def for_query(
+        cls,
+        query: Callable,
+        *,
+        output: type[serializers.Serializer],
+        permissions: Sequence[type[BasePermission]],
+        projections: Sequence[str],
+        many: bool = False,
+        paginator: type[CursorPagination] | None = None,
+        filters: type[serializers.Serializer] | None = None,
+        parameters: Sequence[OpenApiParameter] | None = None,
+        public: bool = False,
+    ):
+        """The view of one query: `query(request, **url_arguments, **filters)` read from the
+        summary tables in `projections`, answered in `output`'s shape (a page of them with a
+        `paginator`, a list when `many`). Its operation id is the query's name and its
+        description the query's docstring; `parameters` documents the filters where their
+        serializer cannot (a parameter named like a Python keyword)."""
+        view = type(
+            f"{query.__name__.title().replace('_', '')}View",
+            (cls,),
+            {
+                "query": staticmethod(query),
+                "output": output,
+                "many": many,
+                "permission_classes": list(permissions),
+                "projections": tuple(projections),
+                "paginator": paginator,
+                "filters": filters,
+                "public": public,
+            },
+        )
+        shape = page_of(output) if paginator else (output(many=True) if many else output)
+        if parameters is None:
+            parameters = [filters] if filters is not None else []
+        schema = extend_schema(
+            operation_id=query.__name__,
+            description=inspect.getdoc(query),
+            parameters=[
+                *parameters,
+                *(cursor_parameters(paginator) if paginator is not None else []),
+                *CONSISTENCY_PARAMETERS,
+            ],
+            responses=query_responses(shape),
+            tags=list(cls.tags),
+        )
+        return extend_schema_view(get=schema)(view).as_view()
 
     def _reached(self, request, after: Position, wait_ms: int) -> bool:
         """Whether the projections read here have passed `after`, waiting up to `wait_ms`

@@ -3,6 +3,7 @@ tests/api/test_schema_fuzz.py, negative data included)."""
 
 from __future__ import annotations
 
+from drf_spectacular import generators
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import serializers
 
@@ -29,3 +30,32 @@ class EnforcedSchema(AutoSchema):
             # DRF's pattern allows the empty string and a lone "-", which are refused.
             schema["pattern"] = schema["pattern"].replace(r"\d{0,", r"\d{1,", 1)
         return schema
+
+
+class EndpointEnumerator(generators.EndpointEnumerator):
+    """Sees through api.routing.by_method: a path's methods, each with its own view."""
+
+    def should_include_endpoint(self, path, callback):
+        views = getattr(callback, "views", None)
+        if views is None:
+            return super().should_include_endpoint(path, callback)
+        return all(
+            super(EndpointEnumerator, self).should_include_endpoint(path, view)
+            for view in views.values()
+        )
+
+    def get_allowed_methods(self, callback):
+        views = getattr(callback, "views", None)
+        if views is None:
+            return super().get_allowed_methods(callback)
+        return [method.upper() for method in views]
+
+    def get_api_endpoints(self, patterns=None, prefix=""):
+        return [
+            (path, path_regex, method, getattr(callback, "views", {}).get(method.lower(), callback))
+            for path, path_regex, method, callback in super().get_api_endpoints(patterns, prefix)
+        ]
+
+
+class SchemaGenerator(generators.SchemaGenerator):
+    endpoint_inspector_cls = EndpointEnumerator

@@ -47,6 +47,7 @@ class Projections(APIView):
 
     @extend_schema(
         operation_id="projection_status",
+        tags=["operations"],
         responses={200: ProjectionsOut, **error_responses(401, 403, 429)},
     )
     def get(self, request):

@@ -61,6 +61,7 @@ class AuditLog(APIView):
     permission_classes = [IsAdminUser]
 
     @extend_schema(
+        tags=["operations"],
         parameters=[AuditFilters, *cursor_parameters(NewestEventsFirst)],
         responses={200: page_of(AuditEventOut), **error_responses(400, 401, 403, 404, 429)},
     )
@@ -105,6 +106,7 @@ class ProductHistory(APIView):
     permission_classes = [IsAdminUser]
 
     @extend_schema(
+        tags=["operations"],
         parameters=[AsOf],
         responses={200: ProductHistoryOut, **error_responses(400, 401, 403, 404, 429)},
     )
