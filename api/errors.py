@@ -11,6 +11,8 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from api.error_codes import ApiErrorCode
+from core.error_codes import CommonErrorCode
 from core.errors import DomainError
 
 
@@ -46,7 +48,7 @@ def exception_handler(exc, context):
         return Response({"error": exc.as_dict()}, status=exc.http_status)
     if isinstance(exc, RequestDataTooBig | TooManyFieldsSent):
         return Response(
-            error_body("too_large", "The request body is too large."),
+            error_body(ApiErrorCode.TOO_LARGE, "The request body is too large."),
             status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
         )
     response = drf_exception_handler(exc, context)
@@ -55,13 +57,17 @@ def exception_handler(exc, context):
     if isinstance(exc, exceptions.ValidationError):
         fields = _drf_fields(exc.detail)
         message = "Please correct the errors." if fields else " ".join(map(str, exc.detail))
-        response.data = error_body("invalid", message, fields)
+        response.data = error_body(CommonErrorCode.INVALID, message, fields)
     elif isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
-        response.data = error_body("not_authenticated", str(exc.detail))
+        response.data = error_body(CommonErrorCode.NOT_AUTHENTICATED, str(exc.detail))
     else:
-        code = getattr(exc, "default_code", "error")
-        response.data = error_body(str(code), str(getattr(exc, "detail", exc)))
+        code = str(getattr(exc, "default_code", "error"))
+        response.data = error_body(KNOWN_CODES.get(code, code), str(getattr(exc, "detail", exc)))
     return response
+
+
+# DRF's own exceptions name their codes as strings; these are the API's members for them.
+KNOWN_CODES = {code.value: code for code in [*CommonErrorCode, *ApiErrorCode]}
 
 
 class ErrorDetail(serializers.Serializer):

@@ -32,6 +32,7 @@ from rest_framework.response import Response
 from api.errors import exception_handler
 from api.models import IdempotentRequest
 from api.throttling import client_scope
+from core.error_codes import CommonErrorCode
 from core.errors import DomainError
 
 IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
@@ -48,17 +49,6 @@ _CLAIM = f"""
 """
 
 
-class IdempotencyKeyReused(DomainError):
-    http_status = 422
-    default_code = "idempotency_key_reused"
-
-    def __init__(self):
-        super().__init__(
-            "This Idempotency-Key was used with a different request body.",
-            fields={"Idempotency-Key": "Use a new key for a new request."},
-        )
-
-
 @dataclass(frozen=True)
 class Claim:
     """A key this transaction holds (`id` set), or the earlier request's stored response."""
@@ -71,7 +61,7 @@ class Claim:
 
 def claim(*, scope: str, key: str, fingerprint: str) -> Claim:
     """Claim `key` in the caller's transaction, or return the earlier request's response.
-    Raises IdempotencyKeyReused when the earlier request had another fingerprint."""
+    Raises core.errors.IdempotencyKeyReused when the earlier request had another fingerprint."""
     if not connection.in_atomic_block:
         raise RuntimeError("claim() must run inside the command's transaction.atomic()")
     lease_ms = str(int(settings.IDEMPOTENCY_LEASE_SECONDS * 1000))
@@ -87,7 +77,10 @@ def claim(*, scope: str, key: str, fingerprint: str) -> Claim:
         if earlier is not None:
             break
     if earlier.fingerprint != fingerprint:
-        raise IdempotencyKeyReused()
+        raise CommonErrorCode.IDEMPOTENCY_KEY_REUSED.error(
+            "This Idempotency-Key was used with a different request body.",
+            fields={"Idempotency-Key": "Use a new key for a new request."},
+        )
     return Claim(
         status=earlier.response_status,
         body=earlier.response_body,

@@ -7,6 +7,9 @@ from drf_spectacular import generators
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import serializers
 
+from api.error_codes import ApiErrorCode
+from core.errors import ErrorCode
+
 # A text field that may not be blank is trimmed first, so it needs a character that is not
 # whitespace; minLength alone would promise that " " is accepted.
 NOT_BLANK = r"\S"
@@ -59,3 +62,28 @@ class EndpointEnumerator(generators.EndpointEnumerator):
 
 class SchemaGenerator(generators.SchemaGenerator):
     endpoint_inspector_cls = EndpointEnumerator
+
+
+def codes_by_status(tags) -> dict[int, list[str]]:
+    """The error codes an operation tagged `tags` can answer, by HTTP status: the HTTP layer's,
+    the shared ones (core), and those of the app the tag names (catalog, orders)."""
+    found: dict[int, list[str]] = {}
+    for code in [*ApiErrorCode, *ErrorCode.every_code()]:
+        app = type(code).__module__.partition(".")[0]
+        if app in ("api", "core", *tags):
+            found.setdefault(code.http_status, []).append(code.value)
+    return {status: sorted(codes) for status, codes in found.items()}
+
+
+def document_error_codes(result, generator, request, public):
+    """Each documented error status of an operation lists the codes answered with it (a
+    spectacular postprocessing hook)."""
+    for operations in result["paths"].values():
+        for operation in operations.values():
+            by_status = codes_by_status(operation.get("tags", ()))
+            for status, response in operation.get("responses", {}).items():
+                codes = by_status.get(int(status)) if status.isdigit() else None
+                if codes:
+                    listed = ", ".join(f"`{code}`" for code in codes)
+                    response["description"] = f"{response.get('description', '')}. Codes: {listed}."
+    return result

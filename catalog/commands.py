@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from catalog import events
+from catalog.error_codes import CatalogErrorCode
 from catalog.models import MAX_PRICE, SKU_PATTERN, Category, Product
 from core.commands import (
     Actor,
@@ -25,7 +26,7 @@ from core.commands import (
     raise_if_errors,
     require_permission,
 )
-from core.errors import NotFound, ValidationFailed
+from core.errors import NotFound
 from core.eventlog import record
 
 # The Django permission each command needs (core.commands.require_permission).
@@ -42,9 +43,8 @@ def _category(slug: str, *, field: str = "category") -> Category:
     try:
         return Category.objects.get(slug=slug)
     except Category.DoesNotExist:
-        raise ValidationFailed(
+        raise CatalogErrorCode.UNKNOWN_CATEGORY.error(
             f"There is no category {slug!r}.",
-            code="unknown_category",
             fields={field: "Unknown category."},
         ) from None
 
@@ -81,9 +81,8 @@ def create_category(*, actor: Actor, name: str, slug: str | None = None) -> Comm
                 events.CategoryCreated(category_id=category.pk, name=name, slug=slug), actor=actor
             )
     except IntegrityError:
-        raise ValidationFailed(
+        raise CatalogErrorCode.CATEGORY_TAKEN.error(
             f"A category with slug {slug!r} already exists.",
-            code="category_taken",
             fields={"slug": "This slug is taken."},
         ) from None
     return CommandResult(id=category.pk, version=1, token=token)
@@ -135,9 +134,8 @@ def create_product(
             )
     except IntegrityError:
         # The unique index decides between two concurrent creators of the same SKU.
-        raise ValidationFailed(
+        raise CatalogErrorCode.SKU_TAKEN.error(
             f"A product with SKU {sku} already exists.",
-            code="sku_taken",
             fields={"sku": "This SKU is taken."},
         ) from None
     return _result(product, token)
@@ -216,10 +214,9 @@ def change_price(
         if new_price == old_price:
             return _result(product, None)
         if new_price < old_price * MAX_PRICE_CUT and not confirm_large_cut:
-            raise ValidationFailed(
+            raise CatalogErrorCode.LARGE_PRICE_CUT.error(
                 f"That cuts the price by more than half ({old_price} → {new_price}). "
                 "Confirm the cut if it is intended.",
-                code="large_price_cut",
                 fields={"confirm_large_cut": "Confirm a cut of more than 50%."},
             )
         product.price = new_price
@@ -253,9 +250,8 @@ def restock(
         product = _lock_product(sku)
         check_expected_version(product.version, expected_version, what="product")
         if product.stock + quantity > MAX_STOCK:
-            raise ValidationFailed(
+            raise CatalogErrorCode.STOCK_LIMIT.error(
                 f"Stock cannot exceed {MAX_STOCK:,}.",
-                code="stock_limit",
                 fields={"quantity": f"At most {MAX_STOCK - product.stock:,} more fit."},
             )
         product.stock += quantity

@@ -307,6 +307,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"OrderStatusEnum": "orders.models.OrderStatus"},
     # GET and POST of one path are two views (api.routing.by_method); the generator sees both.
     "DEFAULT_GENERATOR_CLASS": "api.schema.SchemaGenerator",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.document_error_codes",
+    ],
     "TAGS": [
         {"name": "catalog", "description": "Categories and products: browse, and staff edits."},
         {"name": "orders", "description": "Sign-up, tokens, and a customer's orders."},

@@ -16,7 +16,8 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ObjectDoesNotExist
 
 from core import metrics
-from core.errors import Conflict, DomainError, PermissionDenied, ValidationFailed
+from core.error_codes import CommonErrorCode
+from core.errors import DomainError, ValidationFailed
 from core.eventlog import Position
 
 log = logging.getLogger("shop.commands")
@@ -86,13 +87,13 @@ def command(function: Callable[P, R]) -> Callable[P, R]:
 
 def require_login(actor: Actor, *, message: str = "Please log in to do this.") -> None:
     if actor is None or not actor.is_authenticated:
-        raise PermissionDenied(message, code="not_authenticated")
+        raise CommonErrorCode.NOT_AUTHENTICATED.error(message)
 
 
 def require_staff(actor: Actor) -> None:
     require_login(actor, message="Please log in as staff to do this.")
     if not actor.is_staff:
-        raise PermissionDenied("Only staff can do this.", code="staff_only")
+        raise CommonErrorCode.STAFF_ONLY.error("Only staff can do this.")
 
 
 def require_permission(actor: Actor, permission: str) -> None:
@@ -101,9 +102,8 @@ def require_permission(actor: Actor, permission: str) -> None:
     (whose actions only call commands) can never disagree about who may do what."""
     require_staff(actor)
     if not actor.has_perm(permission):
-        raise PermissionDenied(
+        raise CommonErrorCode.MISSING_PERMISSION.error(
             f"Your account lacks the {permission} permission needed for this.",
-            code="missing_permission",
             fields={"permission": permission},
         )
 
@@ -114,9 +114,8 @@ def require_customer(actor: Actor):
     try:
         return actor.customer
     except ObjectDoesNotExist:
-        raise PermissionDenied(
-            "Only customers can place orders; this account has no customer profile.",
-            code="not_a_customer",
+        raise CommonErrorCode.NOT_A_CUSTOMER.error(
+            "Only customers can place orders; this account has no customer profile."
         ) from None
 
 
@@ -133,10 +132,9 @@ def require_owner(actor: Actor, *, permission: str):
 def check_expected_version(current: int, expected: int | None, *, what: str) -> None:
     """`expected` is the version the caller last saw; a mismatch means someone changed it since."""
     if expected is not None and expected != current:
-        raise Conflict(
+        raise CommonErrorCode.VERSION_CONFLICT.error(
             f"This {what} was changed by someone else (version {current}, you had {expected}). "
             "Reload and try again.",
-            code="version_conflict",
             fields={"expected_version": f"Current version is {current}."},
         )
 

@@ -28,7 +28,7 @@ from api.queries import QueryView
 from api.throttling import LoginRefused, authenticate_limited
 from catalog import queries as catalog_queries
 from catalog.api import ProductOut
-from core.errors import PermissionDenied
+from core.error_codes import CommonErrorCode
 from orders import commands, queries
 from orders.models import OrderStatus
 
@@ -237,7 +237,7 @@ def visible_to(user) -> int | None:
         return None
     customer_id = queries.customer_id_of(user)
     if customer_id is None:
-        raise PermissionDenied("This account has no customer profile.", code="not_a_customer")
+        raise CommonErrorCode.NOT_A_CUSTOMER.error("This account has no customer profile.")
     return customer_id
 
 

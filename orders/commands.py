@@ -33,9 +33,11 @@ from core.commands import (
     require_owner,
     require_permission,
 )
-from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from core.error_codes import CommonErrorCode
+from core.errors import Conflict, NotFound
 from core.eventlog import last_position, record
 from orders import events
+from orders.error_codes import OrderErrorCode
 from orders.models import ORDER_TRANSITIONS, Customer, Order, OrderLine, OrderStatus
 
 # Staff move orders on (ship, deliver, cancel) with this Django permission.
@@ -122,9 +124,8 @@ def _username_exists(username: str) -> bool:
 
 
 def _username_taken(username: str):
-    raise ValidationFailed(
+    raise OrderErrorCode.USERNAME_TAKEN.error(
         f"The username {username!r} is taken.",
-        code="username_taken",
         fields={"username": USERNAME_TAKEN},
     )
 
@@ -132,13 +133,12 @@ def _username_taken(username: str):
 def _clean_lines(lines) -> dict[str, int]:
     """Shape checks for an order's lines, merging repeated SKUs: {sku: quantity}."""
     if not isinstance(lines, list | tuple) or not lines:
-        raise ValidationFailed(
-            "An order needs at least one line.", code="no_lines", fields={"lines": "Add a product."}
+        raise OrderErrorCode.NO_LINES.error(
+            "An order needs at least one line.", fields={"lines": "Add a product."}
         )
     if len(lines) > MAX_LINES:
-        raise ValidationFailed(
+        raise OrderErrorCode.TOO_MANY_LINES.error(
             f"An order can have at most {MAX_LINES} lines.",
-            code="too_many_lines",
             fields={"lines": f"At most {MAX_LINES} lines."},
         )
     errors: dict = {}
@@ -166,9 +166,8 @@ def _digest(quantities: Mapping[str, int]) -> str:
 
 def _replay(order: Order, digest: str) -> CommandResult:
     if order.request_digest != digest:
-        raise Conflict(
+        raise CommonErrorCode.IDEMPOTENCY_KEY_REUSED.error(
             "This idempotency key was already used for a different order.",
-            code="idempotency_key_reused",
             fields={"idempotency_key": "Use a new key for a new order."},
         )
     return CommandResult(
@@ -209,7 +208,7 @@ def place_order(
                 # when the stock suffices for both, the unique key below decides instead.)
                 original = (
                     _order_with_key(customer, idempotency_key)
-                    if refusal.code == "insufficient_stock" and idempotency_key
+                    if refusal.code == OrderErrorCode.INSUFFICIENT_STOCK and idempotency_key
                     else None
                 )
                 if original is None:
@@ -244,16 +243,14 @@ def _place(
     found = {product.sku: product for product in products}
     unknown = [sku for sku in quantities if sku not in found]
     if unknown:
-        raise ValidationFailed(
+        raise OrderErrorCode.UNKNOWN_PRODUCT.error(
             f"Unknown product: {', '.join(unknown)}.",
-            code="unknown_product",
             fields={f"lines.{sku}": "No such product." for sku in unknown},
         )
     unavailable = [product.sku for product in products if not product.active]
     if unavailable:
-        raise ValidationFailed(
+        raise OrderErrorCode.PRODUCT_UNAVAILABLE.error(
             f"No longer sold: {', '.join(unavailable)}.",
-            code="product_unavailable",
             fields={f"lines.{sku}": "This product is no longer sold." for sku in unavailable},
         )
     short = {
@@ -262,11 +259,10 @@ def _place(
         if product.stock < quantities[product.sku]
     }
     if short:
-        raise Conflict(
+        raise OrderErrorCode.INSUFFICIENT_STOCK.error(
             "Not enough stock for "
             + ", ".join(f"{sku} (only {left} left)" for sku, left in short.items())
             + ".",
-            code="insufficient_stock",
             fields={
                 f"lines.{sku}": f"Only {left} left, you asked for {quantities[sku]}."
                 for sku, left in short.items()
@@ -274,10 +270,9 @@ def _place(
         )
     total = sum((product.price * quantities[product.sku] for product in products), Decimal(0))
     if total > MAX_ORDER_TOTAL:
-        raise ValidationFailed(
+        raise OrderErrorCode.ORDER_TOO_LARGE.error(
             f"An order can total at most {MAX_ORDER_TOTAL:,} {products[0].currency}; "
             f"this one is {total:,}. Split it into smaller orders.",
-            code="order_too_large",
             fields={"lines": f"At most {MAX_ORDER_TOTAL:,} in one order."},
         )
     order = Order.objects.create(
@@ -366,9 +361,8 @@ def _lock_order(order_id, *, visible_to=None) -> Order:
 
 def _require_transition(order: Order, new_status: OrderStatus) -> None:
     if (order.status, new_status) not in ORDER_TRANSITIONS:
-        raise Conflict(
+        raise OrderErrorCode.INVALID_STATUS_TRANSITION.error(
             f"Order {order.pk} is {order.status} and cannot become {new_status}.",
-            code="invalid_status_transition",
             fields={"status": f"The order is {order.status}."},
         )
 
@@ -408,24 +402,21 @@ def pay_order(
             if order.status == OrderStatus.CANCELLED:
                 # A retry must not report success for an order staff have since cancelled:
                 # the client would go on believing it is paid and on its way.
-                raise Conflict(
+                raise OrderErrorCode.ORDER_CANCELLED.error(
                     f"Order {order.pk} was paid and then cancelled by our staff; "
                     "the payment is refunded.",
-                    code="order_cancelled",
                     fields={"status": "The order is cancelled."},
                 )
             if order.payment_reference != payment_reference:
-                raise Conflict(
+                raise OrderErrorCode.ALREADY_PAID.error(
                     f"Order {order.pk} is already paid (reference {order.payment_reference}).",
-                    code="already_paid",
                     fields={"payment_reference": "The order was paid with another reference."},
                 )
             if amount != order.total:
                 # A replay must be the same request: the same reference with another amount is
                 # not a retry of the payment that was made.
-                raise Conflict(
+                raise OrderErrorCode.PAYMENT_MISMATCH.error(
                     f"Order {order.pk} was paid with this reference for {order.total}.",
-                    code="payment_mismatch",
                     fields={"amount": f"The payment with this reference was {order.total}."},
                 )
             return CommandResult(
@@ -437,9 +428,8 @@ def pay_order(
         check_expected_version(order.version, expected_version, what="order")
         _require_transition(order, OrderStatus.PAID)
         if amount != order.total:
-            raise ValidationFailed(
+            raise OrderErrorCode.AMOUNT_MISMATCH.error(
                 f"The amount must be the order total, {order.total} {order.currency}.",
-                code="amount_mismatch",
                 fields={"amount": f"Pay exactly {order.total}."},
             )
         return _transition(
@@ -507,9 +497,8 @@ def cancel_order(
         check_expected_version(order.version, expected_version, what="order")
         _require_transition(order, OrderStatus.CANCELLED)
         if customer is not None and order.status != OrderStatus.PENDING:
-            raise PermissionDenied(
-                "A paid order can only be cancelled by our staff; please contact us.",
-                code="cancel_needs_staff",
+            raise OrderErrorCode.CANCEL_NEEDS_STAFF.error(
+                "A paid order can only be cancelled by our staff; please contact us."
             )
         lines = list(order.lines.order_by("product_id"))
         products = Product.objects.select_for_update().filter(

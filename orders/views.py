@@ -41,7 +41,7 @@ def _add_rule_errors(form, error: DomainError) -> None:
     """The command's messages for fields the form has not already complained about."""
     fresh = {field: message for field, message in error.fields.items() if field not in form.errors}
     if fresh or not error.fields:
-        add_domain_error(form, DomainError(error.message, code=error.code, fields=fresh))
+        add_domain_error(form, type(error)(error.message, code=error.code, fields=fresh))
 
 
 def signup(request):
