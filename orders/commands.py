@@ -184,15 +184,18 @@ def place_order(
 ) -> CommandResult:
     """Reserve stock for every line and create a pending order, or change nothing at all.
 
-    With an idempotency key, a retry of the same order returns the original, and the same key
-    with other lines is a conflict.
+    With an idempotency key (the checkout form's), a retry of the same order returns the
+    original, and the same key with other lines is refused. A form sent again with no lines
+    (its first sending placed the order and emptied the cart) returns the order placed with it.
     """
     customer = require_customer(actor)
-    quantities = _clean_lines(lines)
     if idempotency_key is not None:
         errors: dict = {}
         idempotency_key = clean_text(errors, "idempotency_key", idempotency_key, max_length=100)
         raise_if_errors(errors)
+        if not lines and (original := _order_with_key(customer, idempotency_key)):
+            return _replay(original, original.request_digest)
+    quantities = _clean_lines(lines)
     digest = _digest(quantities)
     try:
         with transaction.atomic():

@@ -21,9 +21,6 @@ from orders.forms import CancelForm, CartQuantityForm, CheckoutForm, PaymentForm
 from pages.forms import add_domain_error
 from readmodels.consistency import wait_for
 
-# Orders this session placed, by the checkout's idempotency key: a resubmitted checkout goes to
-# its order, and an order not yet on the read side shows as "confirming" instead of "not found".
-PLACED_ORDERS = "placed_orders"
 READ_YOUR_WRITES_SECONDS = 2.0
 SIGNUP_FIELDS = ("username", "email", "password", "display_name")
 
@@ -209,10 +206,9 @@ def checkout(request):
         return _render_review(
             request, errors=["The checkout form was incomplete; please try again."], status=400
         )
+    # The form's key is the page's idempotency: the same form sent again (a double click, a
+    # resubmission after the cart was emptied) answers with the order it placed.
     key = form.cleaned_data["idempotency_key"]
-    placed = request.session.get(PLACED_ORDERS, {})
-    if key in placed:  # this very form was submitted before: show that order
-        return redirect("orders:order_thanks", order_id=placed[key])
     lines = [{"sku": sku, "quantity": qty} for sku, qty in cart.quantities(request.session).items()]
     try:
         result = commands.place_order(actor=request.user, lines=lines, idempotency_key=key)
@@ -220,7 +216,6 @@ def checkout(request):
         line_errors = _line_errors(error)
         message = "Please check the lines marked below." if line_errors else error.message
         return _render_cart(request, errors=[message], line_errors=line_errors, status=400)
-    request.session[PLACED_ORDERS] = {**placed, key: result.id}
     cart.clear(request.session)
     return redirect("orders:order_thanks", order_id=result.id)
 
@@ -248,8 +243,7 @@ def _render_order(request, order_id: int, *, thanks=False, status=200, **forms):
     try:
         order = queries.get_order(order_id=order_id, customer_id=_customer_id(request))
     except NotFound as missing:
-        placed_here = order_id in request.session.get(PLACED_ORDERS, {}).values()
-        if not (placed_here or isinstance(missing, NotProjectedYet)):
+        if not isinstance(missing, NotProjectedYet):
             raise Http404("There is no such order.") from None
         # The shopper's own order, not yet on the read side: say it is being confirmed, and poll.
         template = "orders/_confirming.html" if request.htmx else "orders/order_page.html"

@@ -162,6 +162,19 @@ def test_the_same_idempotency_key_returns_the_original_order(customer, make_prod
     assert (Order.objects.count(), stock(sku), DomainEvent.objects.count()) == (1, 8, events_before)
 
 
+def test_a_form_sent_again_without_lines_gets_the_order_its_key_placed(customer, make_product):
+    # The checkout page's second sending finds the cart emptied by the first.
+    sku = make_product(stock=10)
+    first = place(customer, (sku, 2), key="checkout-1")
+    again = commands.place_order(actor=customer, lines=[], idempotency_key="checkout-1")
+    assert (again.id, again.token) == (first.id, first.token)
+    assert_refused(
+        ValidationFailed,
+        "no_lines",
+        lambda: commands.place_order(actor=customer, lines=[], idempotency_key="checkout-2"),
+    )
+
+
 def test_the_same_key_with_other_lines_is_refused_as_the_api_refuses_it(customer, make_product):
     sku = make_product(stock=10)
     place(customer, (sku, 2), key="checkout-1")
