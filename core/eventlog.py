@@ -65,7 +65,8 @@ class Event:
     """Base of every domain event. A subclass is named in the past tense, declares its payload
     as dataclass fields, its `aggregate_type`, and which field holds the aggregate's id.
 
-    A type that changes shape raises its `schema_version` and declares `upcasters`: for each old
+    It declares the ids it names in `touches` (and `touches_lines`). A type that changes shape
+    raises its `schema_version` and declares `upcasters`: for each old
     version, the fields it lacked, as SQL expressions over the stored event row `{e}`. Every
     reader of the log sees payloads in the current shape (`current_payload_sql`), so an old
     database rebuilds, verifies and projects like a new one.
@@ -73,6 +74,11 @@ class Event:
 
     aggregate_type: ClassVar[str]
     aggregate_id_field: ClassVar[str]
+    # The ids the event names, so the read side finds the rows it changes without knowing each
+    # type: payload field -> the kind of id it holds ("previous_category_id" holds a
+    # "category_id"); `touches_lines` are the list fields whose items each name a "product_id".
+    touches: ClassVar[dict[str, str]] = {}
+    touches_lines: ClassVar[tuple[str, ...]] = ()
     schema_version: ClassVar[int] = 1
     upcasters: ClassVar[dict[int, dict[str, str]]] = {}
     _types: ClassVar[dict[str, type[Event]]] = {}
@@ -84,6 +90,11 @@ class Event:
     @classmethod
     def event_type(cls) -> str:
         return cls.__name__
+
+    @staticmethod
+    def types() -> list[type[Event]]:
+        """Every event type defined so far (the apps' events modules define them)."""
+        return [Event._types[name] for name in sorted(Event._types)]
 
     @property
     def aggregate_id(self) -> str:

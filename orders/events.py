@@ -11,6 +11,7 @@ from core.eventlog import Event
 class CustomerRegistered(Event):
     aggregate_type = "customer"
     aggregate_id_field = "customer_id"
+    touches = {"customer_id": "customer_id"}
     customer_id: int
     user_id: int
     username: str
@@ -22,6 +23,7 @@ class CustomerRegistered(Event):
 class OrderEvent(Event):
     aggregate_type = "order"
     aggregate_id_field = "order_id"
+    touches = {"order_id": "order_id", "customer_id": "customer_id"}
     order_id: int
     customer_id: int
     version: int
@@ -39,6 +41,7 @@ class OrderPlaced(OrderEvent):
             "WHERE id = ({e}.payload ->> 'order_id')::bigint)"
         },
     }
+    touches_lines = ("lines",)
 
     lines: list  # [{"sku", "product_id", "quantity", "unit_price"}]
     total: Decimal
@@ -64,6 +67,8 @@ class OrderDelivered(OrderEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class OrderCancelled(OrderEvent):
+    touches_lines = ("restocked",)
+
     reason: str
     previous_status: str
     restocked: list  # [{"sku", "product_id", "quantity"}]: the stock given back

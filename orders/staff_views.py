@@ -18,7 +18,7 @@ from orders.charts import sales_chart
 from orders.forms import ShipForm
 from pages.forms import add_domain_error
 from readmodels.consistency import wait_for
-from readmodels.engine import projection_status
+from readmodels.status import projection_status
 
 CHART_DAYS = 30
 TOP_ROWS = 10

@@ -9,7 +9,7 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 
 from pages.admin import ReadOnlyAdmin
-from readmodels import engine
+from readmodels import engine, status
 from readmodels.models import (
     CategorySummary,
     CustomerSummary,
@@ -158,7 +158,7 @@ class DeadLetterAdmin(ReadOnlyAdmin):
 
 @admin.register(ProjectionCheckpoint)
 class ProjectionAdmin(ReadOnlyAdmin):
-    """Position and lag per projection, from engine.projection_status()."""
+    """Position and lag per projection, from status.projection_status()."""
 
     list_display = ["name", "position", "events_behind", "seconds_behind", "dead_letters",
                     "last_run_at", "rebuild"]  # fmt: skip
@@ -169,7 +169,7 @@ class ProjectionAdmin(ReadOnlyAdmin):
     _statuses = threading.local()
 
     def changelist_view(self, request, extra_context=None):
-        self._statuses.by_name = {s.name: s for s in engine.projection_status()[0]}
+        self._statuses.by_name = {s.name: s for s in status.projection_status()[0]}
         return super().changelist_view(request, extra_context)
 
     def _status(self, checkpoint):

@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from api.errors import error_responses
 from api.health import database_ok
-from readmodels import engine
+from readmodels import status
 
 
 class ProjectionOut(serializers.Serializer):
@@ -53,7 +53,7 @@ class Projections(APIView):
     def get(self, request):
         """Staff: each projection's position, events and seconds behind, and dead letters, and
         any transaction holding the projections back."""
-        statuses, holders = engine.projection_status()
+        statuses, holders = status.projection_status()
         return Response(ProjectionsOut({"projections": statuses, "held_back_by": holders}).data)
 
 
@@ -68,7 +68,7 @@ def _broker_ok() -> bool:
 
 def _report() -> dict:
     database, broker = database_ok(), _broker_ok()
-    lagging = [s.name for s in engine.projection_status()[0] if s.lagging] if database else []
+    lagging = [s.name for s in status.projection_status()[0] if s.lagging] if database else []
     return {
         "status": "ok" if database and broker and not lagging else "failing",
         "database": database,

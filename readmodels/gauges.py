@@ -11,8 +11,9 @@ from django.db.models import Count
 from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
 
-from readmodels import engine, tasks
+from readmodels import tasks
 from readmodels.models import DeadLetter
+from readmodels.status import projection_status
 
 log = logging.getLogger("shop.projections")
 
@@ -39,7 +40,7 @@ class ReadSideCollector:
     def collect(self):
         up = GaugeMetricFamily("shop_database_up", "Could /metrics read the database?")
         try:
-            statuses, holders = engine.projection_status()
+            statuses, holders = projection_status()
             letters = self._dead_letters()
         except DatabaseError:
             log.exception("metrics: the database could not be read")

@@ -22,7 +22,7 @@ from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from core.failopen import FailOpen, redis_client_url, thread_client
-from readmodels import engine
+from readmodels import engine, rebuild
 from readmodels.models import ProjectionCheckpoint
 
 log = logging.getLogger(__name__)
@@ -106,6 +106,6 @@ def rebuild_projections(names=None):
     for projection in engine.get_projections(names):
         checkpoint = ProjectionCheckpoint.objects.filter(name=projection.name)
         checkpoint.update(rebuild_started_at=timezone.now(), rebuild_finished_at=None)
-        rebuilt[projection.name] = engine.rebuild(projection)
+        rebuilt[projection.name] = rebuild.rebuild(projection)
         checkpoint.update(rebuild_finished_at=timezone.now())
     return rebuilt

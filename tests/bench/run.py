@@ -219,7 +219,7 @@ def _set_checkpoints(position):
 
 def naive_drift(projection) -> int:
     """Rows the naive projector wrote that differ from a fresh set-based recompute.
-    (engine.verify would also count the rows its slice of events never reached.)"""
+    (rebuild.verify would also count the rows its slice of events never reached.)"""
     from django.db import connection, transaction
 
     (key,) = projection.keys

@@ -582,18 +582,18 @@ def reset_database() -> None:
 def check_against_commands() -> dict:
     """Run one small plan through the commands and through the seeder, from the same empty
     database, and compare every row, event and derived summary. Raises on any difference."""
-    from readmodels import engine
+    from readmodels import engine, rebuild
 
     plan = make_plan(orders=40, products=12, categories=3, customers=5, seed=3)
     reset_database()
     apply_with_commands(plan)
     for projection in engine.get_projections():
-        engine.rebuild(projection)
+        rebuild.rebuild(projection)
     by_commands = snapshot()
     reset_database()
     seed(plan)
     for projection in engine.get_projections():
-        engine.rebuild(projection)
+        rebuild.rebuild(projection)
     by_seeder = snapshot()
     reset_database()
     for table, rows in by_commands.items():

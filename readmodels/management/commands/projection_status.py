@@ -1,13 +1,13 @@
 from django.core.management.base import BaseCommand
 
-from readmodels import engine
+from readmodels import status
 
 
 class Command(BaseCommand):
     help = "Per projection: position, events and seconds behind, dead letters, last run."
 
     def handle(self, *args, **options):
-        statuses, holders = engine.projection_status()
+        statuses, holders = status.projection_status()
         header = f"{'projection':<18} {'position':<16} {'behind':>7} {'seconds':>8} {'dead':>5}  last run"
         self.stdout.write(header)
         for s in statuses:
