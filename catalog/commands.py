@@ -62,6 +62,20 @@ def _result(product: Product, token) -> CommandResult:
     return CommandResult(id=product.pk, version=product.version, token=token)
 
 
+def _change(product: Product, *, actor: Actor, event, **changes) -> CommandResult:
+    """Write `changes` to the locked product as its next version and record
+    `event(product_id=…, sku=…, version=…)` (called after the change, so it can read the new
+    state). The caller has checked the expected version and the rules."""
+    for field, value in changes.items():
+        setattr(product, field, value)
+    product.version += 1
+    product.save(update_fields=[*changes, "version", "updated_at"])
+    token = record(
+        event(product_id=product.pk, sku=product.sku, version=product.version), actor=actor
+    )
+    return _result(product, token)
+
+
 # --- commands ---
 
 
@@ -175,22 +189,17 @@ def update_product_details(
         }
         if not changes:
             return _result(product, None)
-        for field, change in changes.items():
-            setattr(product, field, change["new"])
-        product.version += 1
-        product.save(update_fields=[*changes, "version", "updated_at"])
-        token = record(
-            events.ProductDetailsChanged(
-                product_id=product.pk,
-                sku=sku,
+        return _change(
+            product,
+            actor=actor,
+            event=lambda **ids: events.ProductDetailsChanged(
+                **ids,
                 changes=changes,
                 category_id=product.category_id,
                 previous_category_id=previous_category_id,
-                version=product.version,
             ),
-            actor=actor,
+            **{field: change["new"] for field, change in changes.items()},
         )
-    return _result(product, token)
 
 
 @command
@@ -219,21 +228,14 @@ def change_price(
                 "Confirm the cut if it is intended.",
                 fields={"confirm_large_cut": "Confirm a cut of more than 50%."},
             )
-        product.price = new_price
-        product.version += 1
-        product.save(update_fields=["price", "version", "updated_at"])
-        token = record(
-            events.ProductPriceChanged(
-                product_id=product.pk,
-                sku=sku,
-                old_price=old_price,
-                new_price=new_price,
-                currency=product.currency,
-                version=product.version,
-            ),
+        return _change(
+            product,
             actor=actor,
+            event=lambda **ids: events.ProductPriceChanged(
+                **ids, old_price=old_price, new_price=new_price, currency=product.currency
+            ),
+            price=new_price,
         )
-    return _result(product, token)
 
 
 @command
@@ -254,21 +256,14 @@ def restock(
                 f"Stock cannot exceed {MAX_STOCK:,}.",
                 fields={"quantity": f"At most {MAX_STOCK - product.stock:,} more fit."},
             )
-        product.stock += quantity
-        product.version += 1
-        product.save(update_fields=["stock", "version", "updated_at"])
-        token = record(
-            events.ProductRestocked(
-                product_id=product.pk,
-                sku=sku,
-                quantity=quantity,
-                reason=reason,
-                stock=product.stock,
-                version=product.version,
-            ),
+        return _change(
+            product,
             actor=actor,
+            event=lambda **ids: events.ProductRestocked(
+                **ids, quantity=quantity, reason=reason, stock=product.stock
+            ),
+            stock=product.stock + quantity,
         )
-    return _result(product, token)
 
 
 @command
@@ -296,11 +291,9 @@ def _set_active(
         check_expected_version(product.version, expected_version, what="product")
         if product.active == active:  # already so: nothing happened, nothing to record
             return _result(product, None)
-        product.active = active
-        product.version += 1
-        product.save(update_fields=["active", "version", "updated_at"])
-        event_type = events.ProductReactivated if active else events.ProductDiscontinued
-        token = record(
-            event_type(product_id=product.pk, sku=sku, version=product.version), actor=actor
+        return _change(
+            product,
+            actor=actor,
+            event=events.ProductReactivated if active else events.ProductDiscontinued,
+            active=active,
         )
-    return _result(product, token)

@@ -30,7 +30,7 @@ from catalog import queries as catalog_queries
 from catalog.api import ProductOut
 from core.error_codes import CommonErrorCode
 from orders import commands, queries
-from orders.models import OrderStatus
+from orders.models import MAX_QUANTITY, OrderStatus
 
 # --- output ---
 
@@ -158,7 +158,7 @@ class TokenIn(serializers.Serializer):
 
 class LineIn(serializers.Serializer):
     sku = serializers.CharField(max_length=32)
-    quantity = serializers.IntegerField(min_value=1, max_value=commands.MAX_QUANTITY)
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
 
 
 class PlaceOrderIn(serializers.Serializer):

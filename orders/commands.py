@@ -38,7 +38,14 @@ from core.errors import Conflict, NotFound
 from core.eventlog import last_position, record
 from orders import events
 from orders.error_codes import OrderErrorCode
-from orders.models import ORDER_TRANSITIONS, Customer, Order, OrderLine, OrderStatus
+from orders.models import (
+    MAX_QUANTITY,
+    ORDER_TRANSITIONS,
+    Customer,
+    Order,
+    OrderLine,
+    OrderStatus,
+)
 
 # Staff move orders on (ship, deliver, cancel) with this Django permission.
 CHANGE_ORDER = "orders.change_order"
@@ -47,7 +54,6 @@ CHANGE_ORDER = "orders.change_order"
 # payment), and every summary column holds whatever valid orders add up to (an order's total
 # fits OrderSummary.total; sums of totals fit readmodels.models.SUM_OF_MONEY_DIGITS).
 MAX_LINES = 50
-MAX_QUANTITY = 1000
 MAX_ORDER_TOTAL = Decimal(100_000_000)
 MAX_PAYMENT = MAX_ORDER_TOTAL
 IDEMPOTENCY_CONSTRAINT = "one_order_per_idempotency_key"

@@ -4,7 +4,7 @@ import uuid
 
 from django import forms
 
-from orders.cart import MAX_QUANTITY
+from orders.models import MAX_QUANTITY
 
 
 class SignUpForm(forms.Form):

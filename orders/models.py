@@ -7,6 +7,9 @@ from django.db.models import Q
 
 from catalog.models import Product
 
+# The most of one product an order line (and so a cart, and an order) may hold.
+MAX_QUANTITY = 1000
+
 
 class Customer(models.Model):
     user = models.OneToOneField(
@@ -92,7 +95,8 @@ class OrderLine(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["order", "product"], name="one_line_per_product"),
             models.CheckConstraint(
-                condition=Q(quantity__gte=1, quantity__lte=1000), name="line_quantity_range"
+                condition=Q(quantity__gte=1, quantity__lte=MAX_QUANTITY),
+                name="line_quantity_range",
             ),
         ]
 

@@ -18,10 +18,11 @@ from catalog.templatetags.shop import money
 from core.errors import DomainError, NotFound, NotProjectedYet
 from orders import cart, commands, queries
 from orders.forms import CancelForm, CartQuantityForm, CheckoutForm, PaymentForm, SignUpForm
+from pages.commands import submit
 from pages.forms import add_domain_error
-from readmodels.consistency import wait_for
 
-READ_YOUR_WRITES_SECONDS = 2.0
+# What the order page reads: after a command, it waits for these to show the change.
+ORDER_PAGE = ("order_summary",)
 SIGNUP_FIELDS = ("username", "email", "password", "display_name")
 
 
@@ -281,30 +282,25 @@ def payment_reference(order_id: int) -> str:
     return "WEB-" + salted_hmac("shop.payment-reference", str(order_id)).hexdigest()[:12].upper()
 
 
-def _after_command(result, order_id):
-    # Read your writes: the order page should show what the shopper just did.
-    wait_for(result.token, ["order_summary"], timeout=READ_YOUR_WRITES_SECONDS)
-    return redirect("orders:order", order_id=order_id)
-
-
 @login_required
 @require_POST
 def order_pay(request, order_id):
     order = _own_order(request, order_id)
     form = PaymentForm(request.POST)
-    try:
-        result = commands.pay_order(
-            actor=request.user,
-            order_id=order_id,
-            amount=order.total,
-            payment_reference=payment_reference(order_id),
-        )
-    except DomainError as error:
-        add_domain_error(form, error)
+    paid = submit(
+        form,
+        commands.pay_order,
+        shows_in=ORDER_PAGE,
+        actor=request.user,
+        order_id=order_id,
+        amount=order.total,
+        payment_reference=payment_reference(order_id),
+    )
+    if paid is None:
         return _render_order(request, order_id, status=400, payment_form=form)
     if order.status == "pending":  # not for the second click of a double click
         messages.success(request, f"Thank you! We received your payment of {money(order.total)}.")
-    return _after_command(result, order_id)
+    return redirect("orders:order", order_id=order_id)
 
 
 @login_required
@@ -313,15 +309,17 @@ def order_cancel(request, order_id):
     order = _own_order(request, order_id)
     form = CancelForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            result = commands.cancel_order(
-                actor=request.user, order_id=order_id, reason=form.cleaned_data["reason"]
-            )
-        except DomainError as error:
-            add_domain_error(form, error)
-        else:
+        cancelled = submit(
+            form,
+            commands.cancel_order,
+            shows_in=ORDER_PAGE,
+            actor=request.user,
+            order_id=order_id,
+            reason=form.cleaned_data["reason"],
+        )
+        if cancelled is not None:
             messages.success(request, f"Order {order_id} is cancelled. Nothing will be charged.")
-            return _after_command(result, order_id)
+            return redirect("orders:order", order_id=order_id)
     return render(
         request,
         "orders/cancel_confirm.html",
