@@ -49,13 +49,16 @@ def _category(slug: str, *, field: str = "category") -> Category:
         ) from None
 
 
-def _lock_product(sku: str) -> Product:
+def _lock_product(sku: str, *, expected_version: int | None) -> Product:
+    """The product, locked, at the version the caller last saw (if it says)."""
     try:
-        return Product.objects.select_for_update().get(sku=sku)
+        product = Product.objects.select_for_update().get(sku=sku)
     except Product.DoesNotExist:
         raise NotFound(
             f"There is no product with SKU {sku!r}.", fields={"sku": "Unknown SKU."}
         ) from None
+    check_expected_version(product.version, expected_version, what="product")
+    return product
 
 
 def _result(product: Product, token) -> CommandResult:
@@ -177,8 +180,7 @@ def update_product_details(
         )
     raise_if_errors(errors)
     with transaction.atomic():
-        product = _lock_product(sku)
-        check_expected_version(product.version, expected_version, what="product")
+        product = _lock_product(sku, expected_version=expected_version)
         previous_category_id = product.category_id
         if category is not None:
             wanted["category_id"] = _category(category).pk
@@ -217,8 +219,7 @@ def change_price(
     new_price = clean_money(errors, "price", price, maximum=MAX_PRICE)
     raise_if_errors(errors)
     with transaction.atomic():
-        product = _lock_product(sku)
-        check_expected_version(product.version, expected_version, what="product")
+        product = _lock_product(sku, expected_version=expected_version)
         old_price = product.price
         if new_price == old_price:
             return _result(product, None)
@@ -249,8 +250,7 @@ def restock(
     reason = clean_text(errors, "reason", reason, max_length=200)
     raise_if_errors(errors)
     with transaction.atomic():
-        product = _lock_product(sku)
-        check_expected_version(product.version, expected_version, what="product")
+        product = _lock_product(sku, expected_version=expected_version)
         if product.stock + quantity > MAX_STOCK:
             raise CatalogErrorCode.STOCK_LIMIT.error(
                 f"Stock cannot exceed {MAX_STOCK:,}.",
@@ -287,8 +287,7 @@ def _set_active(
 ) -> CommandResult:
     require_permission(actor, CHANGE_PRODUCT)
     with transaction.atomic():
-        product = _lock_product(sku)
-        check_expected_version(product.version, expected_version, what="product")
+        product = _lock_product(sku, expected_version=expected_version)
         if product.active == active:  # already so: nothing happened, nothing to record
             return _result(product, None)
         return _change(

@@ -354,18 +354,21 @@ def order_state(order: Order, *, lines=None) -> dict:
     return state
 
 
-def _lock_order(order_id, *, visible_to=None) -> Order:
-    """The order, locked. A customer asking for someone else's order gets the same 'not found'
-    as for an order that does not exist: ids are not an oracle for other people's orders."""
+def _lock_order(order_id, *, visible_to=None, expected_version: int | None = None) -> Order:
+    """The order, locked, at the version the caller last saw (if it says). A customer asking
+    for someone else's order gets the same 'not found' as for an order that does not exist: ids
+    are not an oracle for other people's orders."""
     queryset = Order.objects.select_for_update()
     if visible_to is not None:
         queryset = queryset.filter(customer=visible_to)
     try:
-        return queryset.get(pk=int(order_id))
+        order = queryset.get(pk=int(order_id))
     except (Order.DoesNotExist, ValueError, TypeError):
         raise NotFound(
             f"There is no order {order_id}.", fields={"order_id": "Unknown order."}
         ) from None
+    check_expected_version(order.version, expected_version, what="order")
+    return order
 
 
 def _require_transition(order: Order, new_status: OrderStatus) -> None:
@@ -463,8 +466,7 @@ def ship_order(
     tracking_number = clean_text(errors, "tracking_number", tracking_number, max_length=64)
     raise_if_errors(errors)
     with transaction.atomic():
-        order = _lock_order(order_id)
-        check_expected_version(order.version, expected_version, what="order")
+        order = _lock_order(order_id, expected_version=expected_version)
         return _transition(
             order,
             OrderStatus.SHIPPED,
@@ -480,8 +482,7 @@ def deliver_order(*, actor: Actor, order_id, expected_version: int | None = None
     """Staff mark a shipped order as delivered."""
     require_permission(actor, CHANGE_ORDER)
     with transaction.atomic():
-        order = _lock_order(order_id)
-        check_expected_version(order.version, expected_version, what="order")
+        order = _lock_order(order_id, expected_version=expected_version)
         return _transition(
             order,
             OrderStatus.DELIVERED,
@@ -502,8 +503,7 @@ def cancel_order(
     reason = clean_text(errors, "reason", reason, max_length=500)
     raise_if_errors(errors)
     with transaction.atomic():
-        order = _lock_order(order_id, visible_to=customer)
-        check_expected_version(order.version, expected_version, what="order")
+        order = _lock_order(order_id, visible_to=customer, expected_version=expected_version)
         _require_transition(order, OrderStatus.CANCELLED)
         if customer is not None and order.status != OrderStatus.PENDING:
             raise OrderErrorCode.CANCEL_NEEDS_STAFF.error(
