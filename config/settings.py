@@ -290,7 +290,7 @@ REST_FRAMEWORK = {
 }
 # Seconds shared caches may keep an anonymous catalog answer (others are private).
 API_PUBLIC_MAX_AGE = int(os.environ.get("API_PUBLIC_MAX_AGE", "10"))
-# Throttles and failed-login limits count in the cache's Redis (see config/throttling.py).
+# Throttles and failed-login limits count in the cache's Redis (see api/throttling.py).
 RATE_LIMIT_REDIS_URL = CACHES["default"]["LOCATION"]
 # Failed logins (API token and the login page) per account and per client address in a window.
 LOGIN_FAILURES_PER_ACCOUNT = int(os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "10"))

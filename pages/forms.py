@@ -37,7 +37,7 @@ def add_domain_error(
 
 class LimitedLogin:
     """Django's login form, with failed logins limited per account and per address (shared with
-    the API's token endpoint: config/throttling.py)."""
+    the API's token endpoint: api/throttling.py)."""
 
     error_messages = {
         **AuthenticationForm.error_messages,
