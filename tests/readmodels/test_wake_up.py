@@ -39,7 +39,7 @@ def test_a_commit_during_a_run_shares_that_run_and_needs_no_sweep(worker, staff,
     """The run in progress holds its transaction (and so the horizon) when the commit lands;
     the commit queues nothing, and the run's next pass takes its event. No beat runs here."""
     projection = PROJECTIONS["category_summary"]
-    real_apply = type(projection).apply
+    real_apply = type(projection).apply_statements
     in_run, release = threading.Event(), threading.Event()
 
     def paused(self, events):
@@ -49,7 +49,7 @@ def test_a_commit_during_a_run_shares_that_run_and_needs_no_sweep(worker, staff,
             release.wait(10)
         return rows
 
-    monkeypatch.setattr(type(projection), "apply", paused)
+    monkeypatch.setattr(type(projection), "apply_statements", paused)
     commands.create_category(actor=staff, name="First")  # wakes the worker, whose run pauses
     assert in_run.wait(10)
     commands.create_category(actor=staff, name="During")
@@ -64,7 +64,7 @@ def test_a_run_cut_off_by_the_database_is_retried_and_blames_no_event(worker, st
     from readmodels.models import DeadLetter
 
     projection = PROJECTIONS["category_summary"]
-    real_apply = type(projection).apply
+    real_apply = type(projection).apply_statements
     killed = threading.Event()
 
     def apply_once_cut_off(self, events):
@@ -74,7 +74,7 @@ def test_a_run_cut_off_by_the_database_is_retried_and_blames_no_event(worker, st
                 cursor.execute("SELECT pg_terminate_backend(pg_backend_pid())")
         return real_apply(self, events)
 
-    monkeypatch.setattr(type(projection), "apply", apply_once_cut_off)
+    monkeypatch.setattr(type(projection), "apply_statements", apply_once_cut_off)
     commands.create_category(actor=staff, name="Retried")
     wait_until(lambda: category_named("Retried"))
     assert killed.is_set()
