@@ -20,7 +20,7 @@ from readmodels.models import (
 )
 from readmodels.projections import PROJECTIONS
 from tests.conftest import wait_until
-from tests.helpers import PauseAfter, in_thread, waiting_for_locks
+from tests.helpers import PauseAfter, in_thread, record_unreadable_order, waiting_for_locks
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -291,15 +291,7 @@ def test_verify_reports_a_projection_it_cannot_fold_instead_of_a_traceback(
     buyer = make_customer()
     order = buy(buyer, sku, 1)
     engine.run_all()
-    # An event no projector can read (written behind the commands' back, as a bad import would).
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO readmodels_domainevent (event_type, event_version, aggregate_type, "
-            "aggregate_id, payload, metadata) SELECT event_type, 2, 'order', aggregate_id, "
-            "payload || '{\"total\": \"n/a\"}', '{}' FROM readmodels_domainevent "
-            "WHERE aggregate_id = %s AND event_type = 'OrderPlaced'",
-            [str(order.id)],
-        )
+    record_unreadable_order(order.id)
     with pytest.raises(CommandError, match="1 projections not verified"):
         call_command("rebuild_projections", "daily_sales", verify=True)
     assert "daily_sales: could not verify:" in capsys.readouterr().out

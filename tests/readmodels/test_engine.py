@@ -23,6 +23,7 @@ from readmodels.models import (
     ProjectionCheckpoint,
 )
 from readmodels.projections import PROJECTIONS
+from tests.helpers import record_unreadable_order
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SUMMARIES = [ProductSummary, OrderSummary, CustomerSummary, DailySales, CategorySummary]
@@ -414,16 +415,7 @@ def test_an_event_some_projections_cannot_read_stops_only_them(make_product, cus
     sku = make_product(stock=100)
     placed = orders.place_order(actor=customer, lines=[{"sku": sku, "quantity": 1}])
     engine.run_all()
-    # An order whose total no projector can read (written behind the commands' back).
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO readmodels_domainevent (event_type, event_version, aggregate_type, "
-            "aggregate_id, payload, metadata) SELECT event_type, 2, 'order', aggregate_id, "
-            "payload || '{\"total\": \"n/a\"}', '{}' FROM readmodels_domainevent "
-            "WHERE aggregate_id = %s AND event_type = 'OrderPlaced' RETURNING id",
-            [str(placed.id)],
-        )
-        [bad] = cursor.fetchone()
+    bad = record_unreadable_order(placed.id)
     after = orders.place_order(actor=customer, lines=[{"sku": sku, "quantity": 2}])
 
     with pytest.raises(engine.ProjectionFailed):
