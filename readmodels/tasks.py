@@ -1,5 +1,5 @@
-"""Celery tasks. Commands wake run_projections after commit; beat runs it every few seconds as
-a safety net (events committed while Redis was down are still projected).
+"""Celery tasks. Commands wake run_projections after commit; beat runs sweep_projections every
+few seconds as a safety net (events committed while Redis was down are still projected).
 
 Runs are coalesced. A commit queues a run only when none is queued or draining (a Redis flag,
 SET NX). The run drains: it applies what is ready, and starts its next pass
@@ -96,6 +96,21 @@ def run_projections():
     for name, count in engine.run_all().items():  # the last look, after the flag is cleared
         applied[name] = applied.get(name, 0) + count
     return applied
+
+
+@shared_task(acks_late=True)
+def sweep_projections():
+    """Beat's safety net, for events that no wake-up announced (Redis was down, a worker died
+    before its run). It leaves at once while a run is queued or draining: two runners would
+    take the checkpoints from each other pass after pass, and the one left with none would end
+    its drain and clear the flag under the other. A failure is already noted on its event; the
+    next sweep tries again."""
+    if run_queued():
+        return {}
+    try:
+        return engine.run_all()
+    except engine.ProjectionFailed:
+        return {}
 
 
 @shared_task(acks_late=True)

@@ -4,6 +4,8 @@ no runs, and the draining run takes their events."""
 import threading
 import time
 
+import pytest
+
 from catalog import commands
 from config import celery_app
 from readmodels import tasks
@@ -107,3 +109,18 @@ def test_with_redis_stopped_commands_succeed_and_projections_resume_when_it_is_b
     commands.create_category(actor=staff, name="After")
     wait_until(lambda: all(category_named(n) for n in ("Outage A", "Outage B", "After")))
     assert any("Redis reachable again" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sweep_stands_aside_while_a_run_is_queued_and_catches_up_otherwise(staff):
+    """Two runners would take the checkpoints from each other pass after pass; the sweep is
+    for the events no run will take."""
+    tasks._redis().set(tasks.RUN_QUEUED, 1, ex=60)  # a run queued or draining
+    try:
+        commands.create_category(actor=staff, name="Swept")  # queues nothing: one is queued
+        assert tasks.sweep_projections() == {}
+        assert not category_named("Swept")
+    finally:
+        tasks._redis().delete(tasks.RUN_QUEUED)
+    assert tasks.sweep_projections()["category_summary"] == 1
+    assert category_named("Swept")
