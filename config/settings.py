@@ -200,7 +200,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE = {
     "project-events-sweep": {
-        "task": "readmodels.tasks.run_projections",
+        "task": "readmodels.tasks.sweep_projections",
         "schedule": timedelta(seconds=float(os.environ.get("PROJECTION_SWEEP_SECONDS", "5"))),
         "options": {"expires": 30},
     },

@@ -13,12 +13,13 @@ Correctness rests on three things:
 from __future__ import annotations
 
 import logging
+import time
 import traceback
 from collections.abc import Iterable, Sequence
 
 import pgtrigger
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from core.eventlog import Position
@@ -110,50 +111,131 @@ def run_all(names: Iterable[str] | None = None, *, batch_size: int | None = None
     """Apply every event that is ready, batch by batch, to every projection (all by default).
     Returns how many events each applied: 0 for one that another runner holds.
 
-    A batch is one transaction for all the projections it moves: one statement locks their
-    checkpoints (skipping those another runner holds), one reads the events, each projection
-    applies its share in a savepoint, and one statement advances the checkpoints. A projection
-    that fails does not hold up the others; the first failure is raised at the end, after
-    everything else has committed, so the caller can retry it with backoff."""
+    A batch is one transaction for all the projections it moves, in a handful of round trips
+    however many projections there are: one statement locks their checkpoints (skipping those
+    another runner holds), one reads the events, one applies every projection's share, and one
+    advances the checkpoints. (A round trip, not the SQL, is what a busy host makes expensive:
+    each waits for the scheduler twice.) If the shares fail together, the batch is rolled back
+    and applied again one projection at a time, each in a savepoint, so a projection that fails
+    does not hold up the others; the first failure is raised at the end, after everything else
+    has committed, so the caller can retry it with backoff."""
     batch_size = batch_size or settings.PROJECTION_BATCH_SIZE
     projections = get_projections(names)
     applied = {p.name: 0 for p in projections}
     failures: list[ProjectionFailed] = []
     active = projections
     while active:
-        with transaction.atomic():
-            checkpoints = _lock_checkpoints(active)
-            if not checkpoints:
-                break
-            batch = positions_after(
-                min(_position(cp) for cp in checkpoints.values()), limit=batch_size
-            )
-            now = timezone.now()
-            for projection in active:
-                checkpoint = checkpoints.get(projection.name)
-                if checkpoint is None:
-                    continue
-                position = _position(checkpoint)
-                mine = [event for event in batch if event > position]
-                handled, failure = (
-                    metrics.apply_batch(projection, mine, apply=_apply) if mine else ([], None)
-                )
-                checkpoint.last_run_at = now
-                if handled:
-                    checkpoint.txid, checkpoint.event_id = handled[-1]
-                    checkpoint.updated_at = now
-                    applied[projection.name] += len(handled)
-                if failure is not None:
-                    failures.append(ProjectionFailed(f"{projection.name}: {failure}"))
-                    failures[-1].__cause__ = failure
-            _save_checkpoints(checkpoints.values())
+        try:
+            moved = _run_batch(active, batch_size, _apply_together)
+        except (OperationalError, InterfaceError):
+            raise  # the database went away: no projection is to blame
+        except Exception as error:
+            log.info("projections failed together (%s); applying them one by one", error)
+            moved = _run_batch(active, batch_size, _apply_one_by_one)
+        if moved is None:
+            break
+        batch, handled, batch_failures = moved
+        for name, events in handled.items():
+            applied[name] += len(events)
+        failures += batch_failures
         if len(batch) < batch_size:
             break
         failed = {str(failure).partition(":")[0] for failure in failures}
-        active = [p for p in active if p.name in checkpoints and p.name not in failed]
+        active = [p for p in active if p.name in handled and p.name not in failed]
     if failures:
         raise failures[0]
     return applied
+
+
+Shares = dict[Projection, list[Position]]
+Handled = dict[str, list[Position]]
+
+
+def _run_batch(
+    active: Sequence[Projection],
+    batch_size: int,
+    apply_shares: Callable[[Shares], tuple[Handled, list[ProjectionFailed]]],
+) -> tuple[list[Position], Handled, list[ProjectionFailed]] | None:
+    """One batch in one transaction: lock, read, apply each projection's share of the events
+    after its checkpoint, advance. None when another runner holds every checkpoint."""
+    with transaction.atomic():
+        checkpoints = _lock_checkpoints(active)
+        if not checkpoints:
+            return None
+        batch = positions_after(min(_position(cp) for cp in checkpoints.values()), limit=batch_size)
+        now = timezone.now()
+        shares = {
+            projection: [event for event in batch if event > _position(checkpoint)]
+            for projection in active
+            if (checkpoint := checkpoints.get(projection.name)) is not None
+        }
+        handled, failures = apply_shares(shares)
+        for name, checkpoint in checkpoints.items():
+            checkpoint.last_run_at = now
+            if handled[name]:
+                checkpoint.txid, checkpoint.event_id = handled[name][-1]
+                checkpoint.updated_at = now
+        _save_checkpoints(checkpoints.values())
+    return batch, handled, failures
+
+
+def _apply_together(shares: Shares) -> tuple[Handled, list[ProjectionFailed]]:
+    """Every projection's share, and the resolution of the letters they cover, as one
+    multi-statement round trip. A failure raises: the caller rolls the batch back."""
+    moving = {projection: share for projection, share in shares.items() if share}
+    if moving:
+        statements = [s for p, share in moving.items() for s in p.apply_statements(share)]
+        statements.append(_resolve_letters_statement(moving))
+        started = time.perf_counter()
+        with pgtrigger.ignore(*(p.trigger_uri for p in moving)), connection.cursor() as cursor:
+            # In a savepoint of its own, so that a failure leaves the transaction usable for
+            # pgtrigger's reset on the way out, and the error raised is the statement's own.
+            try:
+                cursor.execute(
+                    ";\n".join(
+                        ["SAVEPOINT together", *(sql for sql, _ in statements), "RELEASE together"]
+                    ),
+                    [value for _, params in statements for value in params],
+                )
+            except DatabaseError as error:
+                if not isinstance(error, OperationalError | InterfaceError):
+                    cursor.execute("ROLLBACK TO SAVEPOINT together")
+                raise
+        metrics.batches_applied(
+            {p.name: share for p, share in moving.items()}, time.perf_counter() - started
+        )
+    return {projection.name: share for projection, share in shares.items()}, []
+
+
+def _resolve_letters_statement(shares: Shares) -> tuple[str, list]:
+    # A letter still being retried holds its projection's checkpoint before its event, so an
+    # event of the batch with a letter is in that projection's share: applied now.
+    return (
+        f"""
+        UPDATE {DeadLetter._meta.db_table} SET status = %s, resolved_at = now()
+        WHERE status = %s AND projection = ANY(%s) AND event_id = ANY(%s)
+        """,
+        [
+            DeadLetter.Status.RESOLVED.value,
+            DeadLetter.Status.RETRYING.value,
+            [projection.name for projection in shares],
+            sorted({event.event_id for share in shares.values() for event in share}),
+        ],
+    )
+
+
+def _apply_one_by_one(shares: Shares) -> tuple[Handled, list[ProjectionFailed]]:
+    """Each projection's share in its own savepoint, a failing one cornered by halving."""
+    handled: Handled = {}
+    failures: list[ProjectionFailed] = []
+    for projection, share in shares.items():
+        handled[projection.name], failure = (
+            metrics.apply_batch(projection, share, apply=_apply) if share else ([], None)
+        )
+        if failure is not None:
+            failures.append(ProjectionFailed(f"{projection.name}: {failure}"))
+            failures[-1].__cause__ = failure
+    return handled, failures
 
 
 def _apply(

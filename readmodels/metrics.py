@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from django.db import connection
 from prometheus_client import Counter, Histogram
@@ -51,42 +51,58 @@ def apply_batch(
     any), count and time it, and log which requests' events it applied."""
     started = time.perf_counter()
     handled, failure = apply(projection, batch)
-    seconds = time.perf_counter() - started
-    EVENTS_APPLIED.labels(projection.name).inc(len(handled))
-    BATCHES.labels(projection.name).inc()
-    BATCH_SECONDS.labels(projection.name).observe(seconds)
-    if handled and log.isEnabledFor(logging.INFO):
-        correlation_ids = _correlation_ids(handled[:LOGGED_EVENTS])
-        log.info(
-            "%s applied %s events up to %s in %.1f ms; correlation ids: %s%s",
-            projection.name,
-            len(handled),
-            handled[-1],
-            seconds * 1000,
-            ", ".join(correlation_ids),
-            f" (of the first {LOGGED_EVENTS} events)" if len(handled) > LOGGED_EVENTS else "",
-            extra={
-                "projection": projection.name,
-                "events": len(handled),
-                "position": str(handled[-1]),
-                "duration_ms": round(seconds * 1000, 2),
-                "correlation_ids": correlation_ids,
-            },
-        )
+    batches_applied({projection.name: handled}, time.perf_counter() - started)
     return handled, failure
 
 
-def _correlation_ids(handled: Sequence[Position]) -> list[str]:
+def batches_applied(handled: dict[str, list[Position]], seconds: float) -> None:
+    """Count and log the batches that projections applied in `seconds`. Batches applied
+    together, in one statement, are each timed with the whole of it."""
+    logged = log.isEnabledFor(logging.INFO)
+    correlation_ids = (
+        _correlation_ids({p for events in handled.values() for p in events[:LOGGED_EVENTS]})
+        if logged
+        else {}
+    )
+    for name, events in handled.items():
+        EVENTS_APPLIED.labels(name).inc(len(events))
+        BATCHES.labels(name).inc()
+        BATCH_SECONDS.labels(name).observe(seconds)
+        if not (events and logged):
+            continue
+        first = events[:LOGGED_EVENTS]
+        ids = sorted({correlation_ids[p.event_id] for p in first if p.event_id in correlation_ids})
+        log.info(
+            "%s applied %s events up to %s in %.1f ms; correlation ids: %s%s",
+            name,
+            len(events),
+            events[-1],
+            seconds * 1000,
+            ", ".join(ids),
+            f" (of the first {LOGGED_EVENTS} events)" if len(events) > LOGGED_EVENTS else "",
+            extra={
+                "projection": name,
+                "events": len(events),
+                "position": str(events[-1]),
+                "duration_ms": round(seconds * 1000, 2),
+                "correlation_ids": ids,
+            },
+        )
+
+
+def _correlation_ids(positions: set[Position]) -> dict[int, str]:
+    """The correlation id of each of these events that has one, by event id."""
+    if not positions:
+        return {}
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT DISTINCT metadata->>'correlation_id' FROM {DomainEvent._meta.db_table}
+            SELECT id, metadata->>'correlation_id' FROM {DomainEvent._meta.db_table}
             WHERE id = ANY(%s) AND metadata->>'correlation_id' IS NOT NULL
-            ORDER BY 1
             """,
-            [[position.event_id for position in handled]],
+            [[position.event_id for position in positions]],
         )
-        return [row[0] for row in cursor.fetchall()]
+        return dict(cursor.fetchall())
 
 
 def event_failed(projection_name: str) -> None:

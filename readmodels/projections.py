@@ -66,12 +66,10 @@ EVENTS = DomainEvent._meta.db_table
 _NAMED_PARAM = re.compile(r"%\((\w+)\)s")
 
 
-def _execute(cursor, sql: str, params: dict) -> None:
-    """Run SQL written with %(name)s placeholders as positional ones: pgtrigger.ignore prepends
-    a positional set_config() to each statement, and psycopg refuses to mix the two styles."""
-    cursor.execute(
-        _NAMED_PARAM.sub("%s", sql), [params[name] for name in _NAMED_PARAM.findall(sql)]
-    )
+def _positional(sql: str, params: dict) -> tuple[str, list]:
+    """SQL written with %(name)s placeholders, as positional ones: pgtrigger.ignore prepends a
+    positional set_config() to each statement, and psycopg refuses to mix the two styles."""
+    return _NAMED_PARAM.sub("%s", sql), [params[name] for name in _NAMED_PARAM.findall(sql)]
 
 
 # Which events a statement applies: a live batch by id, or, for a fold, every event up to a
@@ -202,10 +200,17 @@ class Projection:
     def event_types(self) -> list[str]:
         return [event.event_type() for event in self.events]
 
-    def apply(self, events: Sequence[Position]) -> int:
+    def apply(self, events: Sequence[Position]) -> None:
         """Apply these events (in log order) to the live table: deltas for the additive figures,
-        the current normalized rows for the rest. Returns the rows changed."""
-        return self._upsert(
+        the current normalized rows for the rest."""
+        with connection.cursor() as cursor:
+            for sql, params in self.apply_statements(events):
+                cursor.execute(sql, params)
+
+    def apply_statements(self, events: Sequence[Position]) -> list[tuple[str, list]]:
+        """The statements (SQL, positional parameters) that `apply` runs, for a caller that
+        sends several projections' statements together."""
+        return self._upsert_statements(
             _BATCH_EVENTS,
             self.keys_sql,
             into=self.table,
@@ -219,7 +224,7 @@ class Projection:
         with connection.cursor() as cursor:
             # A fold groups the whole log: let it hash in memory rather than sort on disk.
             cursor.execute("SELECT set_config('work_mem', %s, true)", [settings.FOLD_WORK_MEM])
-        return self._upsert(
+        statements = self._upsert_statements(
             _FOLD_EVENTS,
             self.all_keys_sql,
             into=into or self.table,
@@ -228,6 +233,10 @@ class Projection:
             projection=self.name,
             position=str(upto),
         )
+        with connection.cursor() as cursor:
+            for sql, params in statements:
+                cursor.execute(sql, params)
+            return cursor.rowcount
 
     def recompute(self, *, into: str) -> None:
         """Every row computed from the normalized tables alone, into the scratch table `into`."""
@@ -239,7 +248,9 @@ class Projection:
                 .replace("%(position)s", "'recompute'")
             )
 
-    def _upsert(self, selection: str, keys_sql: str, *, into: str, **params) -> int:
+    def _upsert_statements(
+        self, selection: str, keys_sql: str, *, into: str, **params
+    ) -> list[tuple[str, list]]:
         rest = [column for column in self.columns if column not in self.keys]
         new = {
             column: {
@@ -261,15 +272,10 @@ class Projection:
                 IS DISTINCT FROM ({", ".join(new[c] for c in compared)})
         """
         params = {**params, "event_types": self.event_types}
-        with connection.cursor() as cursor:
-            if self.replaced_by:
-                _execute(
-                    cursor,
-                    f"{common} DELETE FROM {into} WHERE {self.replaced_by} IN (SELECT id FROM keys)",
-                    params,
-                )
-            _execute(cursor, sql, params)
-            return cursor.rowcount
+        if not self.replaced_by:
+            return [_positional(sql, params)]
+        replace = f"{common} DELETE FROM {into} WHERE {self.replaced_by} IN (SELECT id FROM keys)"
+        return [_positional(replace, params), _positional(sql, params)]
 
     def all_keys(self) -> list:
         with connection.cursor() as cursor:

@@ -20,7 +20,7 @@ from readmodels.models import (
 )
 from readmodels.projections import PROJECTIONS
 from tests.conftest import wait_until
-from tests.helpers import PauseAfter, in_thread, waiting_for_locks
+from tests.helpers import PauseAfter, in_thread, record_unreadable_order, waiting_for_locks
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -65,14 +65,14 @@ def test_a_dead_letter_replayed_late_counts_once_and_a_second_replay_does_nothin
     poison = buy(buyer, sku, 3)
     buy(buyer, sku, 4)
     projection = PROJECTIONS["product_summary"]
-    real_apply = type(projection).apply
+    real_apply = type(projection).apply_statements
 
     def buggy_apply(self, events):
         if self is projection and any(e.event_id == poison.token.event_id for e in events):
             raise ValueError("projector bug")
         return real_apply(self, events)
 
-    monkeypatch.setattr(type(projection), "apply", buggy_apply)
+    monkeypatch.setattr(type(projection), "apply_statements", buggy_apply)
     engine.run_projection(projection)  # dead-lettered at once, and the run moves on
     assert units_sold(sku) == 6
     assert DeadLetter.objects.get(event_id=poison.token.event_id).status == "dead"
@@ -101,10 +101,10 @@ def test_a_replay_waits_for_the_run_in_progress_instead_of_interleaving(
     buyer = make_customer()
     poison = buy(buyer, sku, 1)
     projection = PROJECTIONS["product_summary"]
-    real_apply = type(projection).apply
+    real_apply = type(projection).apply_statements
     monkeypatch.setattr(
         type(projection),
-        "apply",
+        "apply_statements",
         lambda self, events: (
             (_ for _ in ()).throw(ValueError("bug"))
             if any(e.event_id == poison.token.event_id for e in events)
@@ -115,7 +115,7 @@ def test_a_replay_waits_for_the_run_in_progress_instead_of_interleaving(
     monkeypatch.undo()
     buy(buyer, sku, 10)  # a run will apply this while the replay is asked for
 
-    pause = PauseAfter(monkeypatch, projection, "apply")
+    pause = PauseAfter(monkeypatch, projection, "apply_statements")
     runner = in_thread(lambda: engine.run_projection(projection))
     assert pause.reached.wait(10)
     replayed = []
@@ -291,15 +291,7 @@ def test_verify_reports_a_projection_it_cannot_fold_instead_of_a_traceback(
     buyer = make_customer()
     order = buy(buyer, sku, 1)
     engine.run_all()
-    # An event no projector can read (written behind the commands' back, as a bad import would).
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO readmodels_domainevent (event_type, event_version, aggregate_type, "
-            "aggregate_id, payload, metadata) SELECT event_type, 2, 'order', aggregate_id, "
-            "payload || '{\"total\": \"n/a\"}', '{}' FROM readmodels_domainevent "
-            "WHERE aggregate_id = %s AND event_type = 'OrderPlaced'",
-            [str(order.id)],
-        )
+    record_unreadable_order(order.id)
     with pytest.raises(CommandError, match="1 projections not verified"):
         call_command("rebuild_projections", "daily_sales", verify=True)
     assert "daily_sales: could not verify:" in capsys.readouterr().out

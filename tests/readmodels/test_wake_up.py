@@ -4,6 +4,8 @@ no runs, and the draining run takes their events."""
 import threading
 import time
 
+import pytest
+
 from catalog import commands
 from config import celery_app
 from readmodels import tasks
@@ -39,7 +41,7 @@ def test_a_commit_during_a_run_shares_that_run_and_needs_no_sweep(worker, staff,
     """The run in progress holds its transaction (and so the horizon) when the commit lands;
     the commit queues nothing, and the run's next pass takes its event. No beat runs here."""
     projection = PROJECTIONS["category_summary"]
-    real_apply = type(projection).apply
+    real_apply = type(projection).apply_statements
     in_run, release = threading.Event(), threading.Event()
 
     def paused(self, events):
@@ -49,7 +51,7 @@ def test_a_commit_during_a_run_shares_that_run_and_needs_no_sweep(worker, staff,
             release.wait(10)
         return rows
 
-    monkeypatch.setattr(type(projection), "apply", paused)
+    monkeypatch.setattr(type(projection), "apply_statements", paused)
     commands.create_category(actor=staff, name="First")  # wakes the worker, whose run pauses
     assert in_run.wait(10)
     commands.create_category(actor=staff, name="During")
@@ -64,7 +66,7 @@ def test_a_run_cut_off_by_the_database_is_retried_and_blames_no_event(worker, st
     from readmodels.models import DeadLetter
 
     projection = PROJECTIONS["category_summary"]
-    real_apply = type(projection).apply
+    real_apply = type(projection).apply_statements
     killed = threading.Event()
 
     def apply_once_cut_off(self, events):
@@ -74,7 +76,7 @@ def test_a_run_cut_off_by_the_database_is_retried_and_blames_no_event(worker, st
                 cursor.execute("SELECT pg_terminate_backend(pg_backend_pid())")
         return real_apply(self, events)
 
-    monkeypatch.setattr(type(projection), "apply", apply_once_cut_off)
+    monkeypatch.setattr(type(projection), "apply_statements", apply_once_cut_off)
     commands.create_category(actor=staff, name="Retried")
     wait_until(lambda: category_named("Retried"))
     assert killed.is_set()
@@ -107,3 +109,18 @@ def test_with_redis_stopped_commands_succeed_and_projections_resume_when_it_is_b
     commands.create_category(actor=staff, name="After")
     wait_until(lambda: all(category_named(n) for n in ("Outage A", "Outage B", "After")))
     assert any("Redis reachable again" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sweep_stands_aside_while_a_run_is_queued_and_catches_up_otherwise(staff):
+    """Two runners would take the checkpoints from each other pass after pass; the sweep is
+    for the events no run will take."""
+    tasks._redis().set(tasks.RUN_QUEUED, 1, ex=60)  # a run queued or draining
+    try:
+        commands.create_category(actor=staff, name="Swept")  # queues nothing: one is queued
+        assert tasks.sweep_projections() == {}
+        assert not category_named("Swept")
+    finally:
+        tasks._redis().delete(tasks.RUN_QUEUED)
+    assert tasks.sweep_projections()["category_summary"] == 1
+    assert category_named("Swept")
