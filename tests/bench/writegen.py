@@ -33,8 +33,10 @@ def main() -> None:
             body = json.dumps(
                 {"lines": [{"sku": skus[(n + k) % len(skus)], "quantity": 1} for k in (0, 1)]}
             )
-            headers = {"Authorization": f"Token {spec['token']}",
-                       "Content-Type": "application/json"}  # fmt: skip
+            headers = {
+                "Authorization": f"Token {spec['token']}",
+                "Content-Type": "application/json",
+            }
             if plan["keyed"]:
                 headers["Idempotency-Key"] = uuid.uuid4().hex
             start = time.perf_counter()
