@@ -124,3 +124,45 @@ def test_the_sweep_stands_aside_while_a_run_is_queued_and_catches_up_otherwise(s
         tasks._redis().delete(tasks.RUN_QUEUED)
     assert tasks.sweep_projections()["category_summary"] == 1
     assert category_named("Swept")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_drain_waits_for_events_held_behind_a_transaction_still_open(staff, monkeypatch):
+    """A pass finds nothing while an older transaction is open; ending the drain then would
+    leave the committed events behind it to a run that must first be queued."""
+    from django.db import transaction
+
+    from readmodels import engine
+    from tests.helpers import in_thread
+
+    held, release = threading.Event(), threading.Event()
+
+    def slow_command():
+        with transaction.atomic():
+            commands.create_category(actor=staff, name="Slow")
+            held.set()
+            release.wait(10)
+
+    slow = in_thread(slow_command)
+    assert held.wait(10)
+    commands.create_category(actor=staff, name="Quick")  # committed, but behind Slow's xid
+
+    # A drain that ended would have made two passes: one that found nothing, and the last look.
+    passes, third_pass, real_run_all = [], threading.Event(), engine.run_all
+
+    def counted_run_all(*args, **kwargs):
+        passes.append(1)
+        if len(passes) == 3:
+            third_pass.set()
+        return real_run_all(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "run_all", counted_run_all)
+    drained = []
+    drain = in_thread(lambda: drained.append(tasks.run_projections()))
+    try:
+        wait_until(lambda: third_pass.is_set() or not drain.is_alive())
+    finally:
+        release.set()
+        slow.join()
+        drain.join()
+    assert drained[0]["category_summary"] == 2
