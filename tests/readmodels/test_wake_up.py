@@ -8,10 +8,11 @@ import pytest
 
 from catalog import commands
 from config import celery_app
-from readmodels import tasks
+from readmodels import engine, tasks
 from readmodels.models import CategorySummary
 from readmodels.projections import PROJECTIONS
 from tests.conftest import wait_until
+from tests.helpers import held_open, in_thread
 
 
 def category_named(name):
@@ -130,23 +131,6 @@ def test_the_sweep_stands_aside_while_a_run_is_queued_and_catches_up_otherwise(s
 def test_a_drain_waits_for_events_held_behind_a_transaction_still_open(staff, monkeypatch):
     """A pass finds nothing while an older transaction is open; ending the drain then would
     leave the committed events behind it to a run that must first be queued."""
-    from django.db import transaction
-
-    from readmodels import engine
-    from tests.helpers import in_thread
-
-    held, release = threading.Event(), threading.Event()
-
-    def slow_command():
-        with transaction.atomic():
-            commands.create_category(actor=staff, name="Slow")
-            held.set()
-            release.wait(10)
-
-    slow = in_thread(slow_command)
-    assert held.wait(10)
-    commands.create_category(actor=staff, name="Quick")  # committed, but behind Slow's xid
-
     # A drain that ended would have made two passes: one that found nothing, and the last look.
     passes, third_pass, real_run_all = [], threading.Event(), engine.run_all
 
@@ -156,13 +140,11 @@ def test_a_drain_waits_for_events_held_behind_a_transaction_still_open(staff, mo
             third_pass.set()
         return real_run_all(*args, **kwargs)
 
-    monkeypatch.setattr(engine, "run_all", counted_run_all)
     drained = []
-    drain = in_thread(lambda: drained.append(tasks.run_projections()))
-    try:
+    with held_open(lambda: commands.create_category(actor=staff, name="Slow")):
+        commands.create_category(actor=staff, name="Quick")  # committed, but behind Slow's xid
+        monkeypatch.setattr(engine, "run_all", counted_run_all)
+        drain = in_thread(lambda: drained.append(tasks.run_projections()))
         wait_until(lambda: third_pass.is_set() or not drain.is_alive())
-    finally:
-        release.set()
-        slow.join()
-        drain.join()
+    drain.join()
     assert drained[0]["category_summary"] == 2
