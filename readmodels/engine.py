@@ -147,6 +147,26 @@ def run_all(names: Iterable[str] | None = None, *, batch_size: int | None = None
     return applied
 
 
+def events_waiting() -> bool:
+    """Has some projection committed events still to apply? Including those a pass cannot take
+    yet, because a transaction that began before they were recorded is still open."""
+    names = [p.name for p in get_projections()]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT EXISTS (
+                SELECT 1 FROM {DomainEvent._meta.db_table} e, (
+                    SELECT txid, event_id FROM {ProjectionCheckpoint._meta.db_table}
+                    WHERE name = ANY(%s) ORDER BY txid, event_id LIMIT 1
+                ) c
+                WHERE (e.txid, e.id) > (c.txid, c.event_id)
+            )
+            """,
+            [names],
+        )
+        return cursor.fetchone()[0]
+
+
 Shares = dict[Projection, list[Position]]
 Handled = dict[str, list[Position]]
 

@@ -4,7 +4,8 @@ few seconds as a safety net (events committed while Redis was down are still pro
 Runs are coalesced. A commit queues a run only when none is queued or draining (a Redis flag,
 SET NX). The run drains: it applies what is ready, and starts its next pass
 PROJECTION_COALESCE_SECONDS after the last one started, so that the commits arriving meanwhile
-share it, and goes on until a pass finds nothing.
+share it, and goes on until a pass finds nothing (and no committed event waits behind a
+transaction still open).
 Only then does it clear the flag, and it looks once more: a commit made before the flag was
 cleared is seen by that last look, and one made after it queues the next run. So a busy shop
 pays one pass per window instead of one run per order, and the lag stays about one window.
@@ -90,7 +91,11 @@ def run_projections():
             passed = engine.run_all()
             for name, count in passed.items():
                 applied[name] = applied.get(name, 0) + count
-            if not any(passed.values()) or time.monotonic() > deadline:
+            if time.monotonic() > deadline:
+                break
+            # A pass that found nothing ends the drain, unless events wait behind a transaction
+            # still open: the drain takes them as soon as it ends, with no new run to queue.
+            if not any(passed.values()) and not engine.events_waiting():
                 break
             # Passes start at most one window apart: a pass that took the window (a busy host)
             # is followed at once, so the lag stays about one window plus one pass.

@@ -1,5 +1,6 @@
 """Assertions shared by the suites."""
 
+import contextlib
 import threading
 
 import pytest
@@ -107,6 +108,27 @@ def in_thread(call) -> threading.Thread:
     thread = threading.Thread(target=in_own_connection, args=(call,))
     thread.start()
     return thread
+
+
+@contextlib.contextmanager
+def held_open(work):
+    """Do `work` in a transaction on a thread and connection of its own, and hold that
+    transaction open until the block ends; then it commits."""
+    done, release = threading.Event(), threading.Event()
+
+    def hold():
+        with transaction.atomic():
+            work()
+            done.set()
+            release.wait(10)
+
+    thread = in_thread(hold)
+    assert done.wait(10)
+    try:
+        yield
+    finally:
+        release.set()
+        thread.join()
 
 
 def record_unreadable_order(order_id: int) -> int:

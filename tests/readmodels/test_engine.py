@@ -23,7 +23,7 @@ from readmodels.models import (
     ProjectionCheckpoint,
 )
 from readmodels.projections import PROJECTIONS
-from tests.helpers import record_unreadable_order
+from tests.helpers import held_open, record_unreadable_order
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SUMMARIES = [ProductSummary, OrderSummary, CustomerSummary, DailySales, CategorySummary]
@@ -46,26 +46,12 @@ def checkpoint(name="category_summary"):
 
 
 def test_an_event_committed_late_with_a_lower_id_is_not_skipped(staff):
-    recorded, release = threading.Event(), threading.Event()
-
-    def slow_command():
-        with transaction.atomic():
-            catalog.create_category(actor=staff, name="Slow")
-            recorded.set()
-            release.wait(10)
-        connection.close()
-
-    slow = threading.Thread(target=slow_command)
-    slow.start()
-    recorded.wait(10)
-    catalog.create_category(actor=staff, name="Fast")  # a higher id, committed first
-    engine.run_all()
-    # The slow transaction is still open: nothing above its horizon may be applied yet.
-    assert list(CategorySummary.objects.values_list("name", flat=True)) == []
-    assert checkpoint() == tuple(ORIGIN)
-
-    release.set()
-    slow.join()
+    with held_open(lambda: catalog.create_category(actor=staff, name="Slow")):
+        catalog.create_category(actor=staff, name="Fast")  # a higher id, committed first
+        engine.run_all()
+        # The slow transaction is still open: nothing above its horizon may be applied yet.
+        assert list(CategorySummary.objects.values_list("name", flat=True)) == []
+        assert checkpoint() == tuple(ORIGIN)
     slow_event, fast_event = (DomainEvent.objects.get(payload__name=n) for n in ("Slow", "Fast"))
     assert slow_event.id < fast_event.id  # it committed out of id order
     engine.run_all()

@@ -8,10 +8,11 @@ import pytest
 
 from catalog import commands
 from config import celery_app
-from readmodels import tasks
+from readmodels import engine, tasks
 from readmodels.models import CategorySummary
 from readmodels.projections import PROJECTIONS
 from tests.conftest import wait_until
+from tests.helpers import held_open, in_thread
 
 
 def category_named(name):
@@ -124,3 +125,26 @@ def test_the_sweep_stands_aside_while_a_run_is_queued_and_catches_up_otherwise(s
         tasks._redis().delete(tasks.RUN_QUEUED)
     assert tasks.sweep_projections()["category_summary"] == 1
     assert category_named("Swept")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_drain_waits_for_events_held_behind_a_transaction_still_open(staff, monkeypatch):
+    """A pass finds nothing while an older transaction is open; ending the drain then would
+    leave the committed events behind it to a run that must first be queued."""
+    # A drain that ended would have made two passes: one that found nothing, and the last look.
+    passes, third_pass, real_run_all = [], threading.Event(), engine.run_all
+
+    def counted_run_all(*args, **kwargs):
+        passes.append(1)
+        if len(passes) == 3:
+            third_pass.set()
+        return real_run_all(*args, **kwargs)
+
+    drained = []
+    with held_open(lambda: commands.create_category(actor=staff, name="Slow")):
+        commands.create_category(actor=staff, name="Quick")  # committed, but behind Slow's xid
+        monkeypatch.setattr(engine, "run_all", counted_run_all)
+        drain = in_thread(lambda: drained.append(tasks.run_projections()))
+        wait_until(lambda: third_pass.is_set() or not drain.is_alive())
+    drain.join()
+    assert drained[0]["category_summary"] == 2
