@@ -25,7 +25,7 @@ from django.utils import timezone
 from core.eventlog import Position
 from readmodels import metrics
 from readmodels.log import positions_after
-from readmodels.models import DeadLetter, ProjectionCheckpoint
+from readmodels.models import DeadLetter, DomainEvent, ProjectionCheckpoint
 from readmodels.projections import Projection, get_projections
 
 log = logging.getLogger(__name__)
