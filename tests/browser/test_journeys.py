@@ -14,6 +14,7 @@ from orders import commands as orders
 from tests.browser.conftest import ARTIFACTS
 from tests.browser.test_shop_in_a_browser import PASSWORD, fits, log_in, open_filters
 from tests.conftest import STAFF_PERMISSIONS, grant
+from tests.helpers import ADDRESS
 from tests.pages.conftest import caught_up
 
 SHOTS = ARTIFACTS / "screenshots"
@@ -223,7 +224,9 @@ def test_keyboard_focus_is_visible(new_page):
 
 
 def test_staff_dashboard_and_fulfilment(new_page, viewport, demo_catalog, customer):
-    placed = orders.place_order(actor=customer, lines=[{"sku": "COF-ESP-1", "quantity": 2}])
+    placed = orders.place_order(
+        actor=customer, lines=[{"sku": "COF-ESP-1", "quantity": 2}], shipping_address=ADDRESS
+    )
     orders.pay_order(actor=customer, order_id=placed.id, amount="39.80", payment_reference="P1")
     grant(
         get_user_model().objects.create_user(

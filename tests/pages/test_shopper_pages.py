@@ -10,7 +10,7 @@ from orders import commands as orders
 from orders.models import Order
 from readmodels.models import DomainEvent, OrderSummary
 from tests.conftest import wait_until
-from tests.helpers import snapshot
+from tests.helpers import ADDRESS, snapshot
 from tests.pages.conftest import caught_up
 
 
@@ -136,7 +136,9 @@ def test_product_page_shows_sales_figures_to_staff_only(
 ):
     # The same decision as on the API: sales figures are the shop's business.
     make_product("HOT-1", name="Hot beans", stock=9)
-    orders.place_order(actor=customer, lines=[{"sku": "HOT-1", "quantity": 2}])
+    orders.place_order(
+        actor=customer, lines=[{"sku": "HOT-1", "quantity": 2}], shipping_address=ADDRESS
+    )
     caught_up()
     for shopper in (client, client_for(customer)):
         assert "sold" not in shopper.get("/products/HOT-1/").content.decode()
@@ -276,7 +278,9 @@ def test_checkout_refusal_is_shown_on_the_cart_line(client, customer, make_produ
     client.force_login(customer)
     client.post("/cart/add/FEW-1/", {"quantity": 1})
     review = client.get("/checkout/")
-    orders.place_order(actor=customer, lines=[{"sku": "FEW-1", "quantity": 1}])  # the last one
+    orders.place_order(
+        actor=customer, lines=[{"sku": "FEW-1", "quantity": 1}], shipping_address=ADDRESS
+    )  # the last one
     response = client.post("/checkout/", {"idempotency_key": checkout_key(review)})
     assert response.status_code == 400
     assert "Only 0 left, you asked for 1." in response.content.decode()
@@ -321,7 +325,9 @@ def test_confirming_page_polls_with_htmx_for_an_order_not_yet_projected(client, 
 
 
 def place(customer, sku="A-1", quantity=2):
-    return orders.place_order(actor=customer, lines=[{"sku": sku, "quantity": quantity}])
+    return orders.place_order(
+        actor=customer, lines=[{"sku": sku, "quantity": quantity}], shipping_address=ADDRESS
+    )
 
 
 def test_my_orders_detail_timeline_and_pay(client, customer, make_product):

@@ -4,11 +4,14 @@ import pytest
 
 from orders import commands as orders
 from orders import queries
+from tests.helpers import ADDRESS
 from tests.pages.conftest import caught_up
 
 
 def paid_order(customer, sku, quantity=2, price="2.50"):
-    placed = orders.place_order(actor=customer, lines=[{"sku": sku, "quantity": quantity}])
+    placed = orders.place_order(
+        actor=customer, lines=[{"sku": sku, "quantity": quantity}], shipping_address=ADDRESS
+    )
     orders.pay_order(
         actor=customer, order_id=placed.id, amount=price, payment_reference=f"R{placed.id}"
     )

@@ -20,13 +20,15 @@ from readmodels.models import (
 )
 from readmodels.projections import PROJECTIONS
 from tests.conftest import wait_until
-from tests.helpers import PauseAfter, in_thread, waiting_for_locks
+from tests.helpers import ADDRESS, PauseAfter, in_thread, waiting_for_locks
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def buy(customer, sku, quantity=1):
-    return orders.place_order(actor=customer, lines=[{"sku": sku, "quantity": quantity}])
+    return orders.place_order(
+        actor=customer, lines=[{"sku": sku, "quantity": quantity}], shipping_address=ADDRESS
+    )
 
 
 def units_sold(sku) -> int:

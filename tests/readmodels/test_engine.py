@@ -23,6 +23,7 @@ from readmodels.models import (
     ProjectionCheckpoint,
 )
 from readmodels.projections import PROJECTIONS
+from tests.helpers import ADDRESS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SUMMARIES = [ProductSummary, OrderSummary, CustomerSummary, DailySales, CategorySummary]
@@ -109,7 +110,9 @@ def random_commands(staff, count, seed=7):
                     for _ in range(rng.randint(1, 3))
                 ]
                 user = rng.choice(users)
-                placed.append((user, orders.place_order(actor=user, lines=lines)))
+                placed.append(
+                    (user, orders.place_order(actor=user, lines=lines, shipping_address=ADDRESS))
+                )
             elif action < 0.6 and placed:
                 user, order = rng.choice(placed)
                 orders.pay_order(
@@ -263,7 +266,9 @@ def test_rebuild_while_orders_keep_arriving_matches_a_quiet_rebuild(make_custome
         rng = random.Random(1)
         while not stop.is_set():
             orders.place_order(
-                actor=rng.choice(buyers), lines=[{"sku": rng.choice(skus), "quantity": 1}]
+                actor=rng.choice(buyers),
+                lines=[{"sku": rng.choice(skus), "quantity": 1}],
+                shipping_address=ADDRESS,
             )
         connection.close()
 
@@ -340,7 +345,9 @@ def test_search_follows_a_rename_and_survives_sales(staff, make_product, custome
 
     sku = make_product(name="Kenya filter roast", stock=10)
     engine.run_all()
-    orders.place_order(actor=customer, lines=[{"sku": sku, "quantity": 1}])
+    orders.place_order(
+        actor=customer, lines=[{"sku": sku, "quantity": 1}], shipping_address=ADDRESS
+    )
     engine.run_all()  # a refresh for sales alone keeps the vector it has
     assert [p.sku for p in list_products(q="kenya")] == [sku]
 
