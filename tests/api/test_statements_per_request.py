@@ -158,7 +158,9 @@ def test_pages(shop, client):
     _, product = statements(lambda: client.get(f"/products/{shop['skus'][0]}/"))
     review = client.get("/checkout/").content.decode()  # the review step carries the form's key
     key = re.search(r'name="idempotency_key" value="([0-9a-f]+)"', review)[1]
-    response, checkout = statements(lambda: client.post("/checkout/", {"idempotency_key": key}))
+    response, checkout = statements(
+        lambda: client.post("/checkout/", {"idempotency_key": key, **ADDRESS_JSON})
+    )
     assert response.status_code == 302, response.content
     counts = {"home": len(home), "product": len(product), "checkout": len(checkout)}
     # home: categories, product count, session, user, products; product: the product,

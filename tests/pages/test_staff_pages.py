@@ -77,7 +77,13 @@ def test_fulfilment_ships_and_delivers_with_errors_shown(client, staff, customer
     order_id = paid_order(customer, "A-1", price="5.00")
     caught_up()
     client.force_login(staff)
-    assert f'id="ship-{order_id}"' in client.get("/staff/fulfilment/").content.decode()
+    fulfilment = client.get("/staff/fulfilment/").content.decode()
+    assert f'id="ship-{order_id}"' in fulfilment
+    ship_to = fulfilment.split(f'id="ship-to-{order_id}">')[1].split("</td>")[0].strip()
+    assert ship_to == (
+        '<address class="mb-0">Ada Lovelace<br>Unter den Linden 5<br>10117 Berlin<br>Germany'
+        "</address>"
+    )
     blank = client.post(f"/staff/fulfilment/{order_id}/ship/", {"tracking_number": ""})
     assert blank.status_code == 400
     assert "Enter the tracking number." in blank.content.decode()
