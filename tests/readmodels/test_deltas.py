@@ -168,7 +168,8 @@ def _as_version_1(event_type: str):
         connection.cursor() as cursor,
     ):
         cursor.execute(
-            "UPDATE readmodels_domainevent SET event_version = 1, payload = payload - 'placed_at'"
+            "UPDATE readmodels_domainevent SET event_version = 1,"
+            " payload = payload - 'placed_at' - 'shipping_address'"
             " WHERE event_type = %s",
             [event_type],
         )
