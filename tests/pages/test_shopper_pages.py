@@ -440,11 +440,17 @@ def test_login_and_logout(client, customer):
 # --- the shipping address at checkout ---
 
 
-def test_checkout_asks_where_to_ship_and_the_order_page_shows_it(client, customer, make_product):
+@pytest.fixture
+def at_checkout(client, customer, make_product):
+    """A logged-in shopper with one product in the cart, about to check out."""
     make_product("A-1", price="2.50")
     caught_up()
     client.force_login(customer)
     client.post("/cart/add/A-1/", {"quantity": 1})
+    return client
+
+
+def test_checkout_asks_where_to_ship_and_the_order_page_shows_it(client, at_checkout):
     review = client.get("/checkout/").content.decode()
     for part in ["name", "line1", "line2", "postal_code", "city", "country"]:
         assert f'name="{part}"' in review
@@ -475,12 +481,8 @@ def test_checkout_asks_where_to_ship_and_the_order_page_shows_it(client, custome
 
 
 def test_checkout_shows_every_address_error_next_to_its_field_and_places_nothing(
-    client, customer, make_product
+    client, at_checkout
 ):
-    make_product("A-1", price="2.50")
-    caught_up()
-    client.force_login(customer)
-    client.post("/cart/add/A-1/", {"quantity": 1})
     key = checkout_key(client.get("/checkout/"))
     before = snapshot()
     bad = {**ADDRESS_JSON, "name": "   ", "postal_code": "ABC", "city": "x" * 61}
@@ -505,11 +507,7 @@ def test_checkout_shows_every_address_error_next_to_its_field_and_places_nothing
     assert fixed.status_code == 302 and Order.objects.get().shipping_city == "Berlin"
 
 
-def test_checkout_refuses_a_country_the_shop_does_not_ship_to(client, customer, make_product):
-    make_product("A-1", price="2.50")
-    caught_up()
-    client.force_login(customer)
-    client.post("/cart/add/A-1/", {"quantity": 1})
+def test_checkout_refuses_a_country_the_shop_does_not_ship_to(client, at_checkout):
     before = snapshot()
     response = client.post(
         "/checkout/", {"idempotency_key": "k-1", **ADDRESS_JSON, "country": "US"}
