@@ -77,7 +77,7 @@ class OrderOut(serializers.Serializer):
     cancel_reason = serializers.CharField(allow_blank=True)
     version = serializers.IntegerField()
     shipping_address = AddressOut(
-        allow_null=True, help_text="null for orders placed before checkout asked for one"
+        allow_null=True, help_text="Null for orders placed before checkout asked for one."
     )
 
 
@@ -181,17 +181,18 @@ class LineIn(serializers.Serializer):
 
 
 class AddressIn(serializers.Serializer):
-    name = serializers.CharField(max_length=MAX_LENGTHS["name"], help_text="the recipient")
-    line1 = serializers.CharField(max_length=MAX_LENGTHS["line1"], help_text="street and number")
+    name = serializers.CharField(max_length=MAX_LENGTHS["name"], help_text="The recipient.")
+    line1 = serializers.CharField(max_length=MAX_LENGTHS["line1"], help_text="Street and number.")
     line2 = serializers.CharField(
         max_length=MAX_LENGTHS["line2"], required=False, default="", allow_blank=True
     )
     postal_code = serializers.CharField(
-        max_length=MAX_LENGTHS["postal_code"], help_text="as written in the country, e.g. 10115"
+        max_length=MAX_LENGTHS["postal_code"], help_text="As written in the country, e.g. 10115."
     )
     city = serializers.CharField(max_length=MAX_LENGTHS["city"])
     country = serializers.ChoiceField(
-        choices=COUNTRY_CHOICES, help_text="ISO 3166-1 alpha-2 code of a country we ship to"
+        choices=COUNTRY_CHOICES,
+        help_text="The ISO 3166-1 alpha-2 code of a country the shop ships to.",
     )
 
 
