@@ -60,14 +60,17 @@ class Order(models.Model):
     request_digest = models.CharField(max_length=64, blank=True)
     version = models.PositiveIntegerField(default=1)
     # Where to ship (orders.address.ShippingAddress); blank on orders placed before checkout
-    # asked for an address.
-    shipping_name = models.CharField(max_length=MAX_LENGTHS["name"], blank=True)
-    shipping_line1 = models.CharField(max_length=MAX_LENGTHS["line1"], blank=True)
-    shipping_line2 = models.CharField(max_length=MAX_LENGTHS["line2"], blank=True)
-    shipping_postal_code = models.CharField(max_length=MAX_LENGTHS["postal_code"], blank=True)
-    shipping_city = models.CharField(max_length=MAX_LENGTHS["city"], blank=True)
+    # asked for an address. Blank is also the database's default, so a writer that does not
+    # know the columns yet (the previous release during a deploy) still inserts orders.
+    shipping_name = models.CharField(max_length=MAX_LENGTHS["name"], blank=True, db_default="")
+    shipping_line1 = models.CharField(max_length=MAX_LENGTHS["line1"], blank=True, db_default="")
+    shipping_line2 = models.CharField(max_length=MAX_LENGTHS["line2"], blank=True, db_default="")
+    shipping_postal_code = models.CharField(
+        max_length=MAX_LENGTHS["postal_code"], blank=True, db_default=""
+    )
+    shipping_city = models.CharField(max_length=MAX_LENGTHS["city"], blank=True, db_default="")
     shipping_country = models.CharField(
-        max_length=MAX_LENGTHS["country"], choices=COUNTRY_CHOICES, blank=True
+        max_length=MAX_LENGTHS["country"], choices=COUNTRY_CHOICES, blank=True, db_default=""
     )
 
     class Meta:

@@ -7,6 +7,7 @@ import pgtrigger
 import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
+from rest_framework.test import APIClient
 
 from config.errors import Conflict, ValidationFailed
 from orders import commands
@@ -196,6 +197,10 @@ def test_old_order_placed_events_upcast_with_the_address_the_order_row_has(
     summaries = {row.order_id: row for row in OrderSummary.objects.all()}
     assert summaries[with_address.id].shipping_address == ADDRESS_JSON
     assert summaries[legacy.id].shipping_address is None
+    api = APIClient()
+    api.force_authenticate(customer)
+    assert api.get(f"/api/orders/{legacy.id}/").json()["shipping_address"] is None
+    assert api.get(f"/api/orders/{with_address.id}/").json()["shipping_address"] == ADDRESS_JSON
     commands.pay_order(
         actor=customer, order_id=legacy.id, amount="2.50", payment_reference="P-legacy"
     )
