@@ -35,6 +35,7 @@ from config.api import (
 from config.errors import PermissionDenied
 from config.throttling import LoginRefused, authenticate_limited
 from orders import commands, queries
+from orders.address import COUNTRY_CHOICES, MAX_LENGTHS, ShippingAddress
 from orders.models import OrderStatus
 
 # --- output ---
@@ -46,6 +47,15 @@ class OrderLineOut(serializers.Serializer):
     quantity = serializers.IntegerField()
     unit_price = serializers.DecimalField(max_digits=12, decimal_places=2)
     line_total = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
+class AddressOut(serializers.Serializer):
+    name = serializers.CharField(help_text="the recipient")
+    line1 = serializers.CharField()
+    line2 = serializers.CharField(allow_blank=True)
+    postal_code = serializers.CharField()
+    city = serializers.CharField()
+    country = serializers.ChoiceField(choices=COUNTRY_CHOICES)
 
 
 class OrderOut(serializers.Serializer):
@@ -66,6 +76,9 @@ class OrderOut(serializers.Serializer):
     tracking_number = serializers.CharField(allow_blank=True)
     cancel_reason = serializers.CharField(allow_blank=True)
     version = serializers.IntegerField()
+    shipping_address = AddressOut(
+        allow_null=True, help_text="Null for orders placed before checkout asked for one."
+    )
 
 
 class HistoryEntryOut(serializers.Serializer):
@@ -122,6 +135,7 @@ class OrderStateOut(serializers.Serializer):
 
 class PlacedOrderStateOut(OrderStateOut):
     lines = OrderLineOut(many=True)
+    shipping_address = AddressOut()
 
 
 class OrderCommandOut(CommandOut, OrderStateOut):
@@ -166,8 +180,25 @@ class LineIn(serializers.Serializer):
     quantity = serializers.IntegerField(min_value=1, max_value=commands.MAX_QUANTITY)
 
 
+class AddressIn(serializers.Serializer):
+    name = serializers.CharField(max_length=MAX_LENGTHS["name"], help_text="The recipient.")
+    line1 = serializers.CharField(max_length=MAX_LENGTHS["line1"], help_text="Street and number.")
+    line2 = serializers.CharField(
+        max_length=MAX_LENGTHS["line2"], required=False, default="", allow_blank=True
+    )
+    postal_code = serializers.CharField(
+        max_length=MAX_LENGTHS["postal_code"], help_text="As written in the country, e.g. 10115."
+    )
+    city = serializers.CharField(max_length=MAX_LENGTHS["city"])
+    country = serializers.ChoiceField(
+        choices=COUNTRY_CHOICES,
+        help_text="The ISO 3166-1 alpha-2 code of a country the shop ships to.",
+    )
+
+
 class PlaceOrderIn(serializers.Serializer):
     lines = LineIn(many=True, min_length=1, max_length=commands.MAX_LINES)
+    shipping_address = AddressIn()
 
 
 class PayIn(VersionedIn):
@@ -341,12 +372,17 @@ class Orders(QueryView, CommandView):
         responses={201: PlacedOrderOut, **COMMAND_ERRORS},
     )
     def post(self, request, *args, **kwargs):
-        """Place an order for the logged-in customer; stock is taken at once. The answer has
-        the lines with their unit prices and the total to pay."""
+        """Place an order for the logged-in customer, to ship to `shipping_address`; stock is
+        taken at once. The answer has the lines with their unit prices, the total to pay and
+        the address."""
         return super().post(request, *args, **kwargs)
 
     def run(self, request, data):
-        result = commands.place_order(actor=request.user, lines=data["lines"])
+        result = commands.place_order(
+            actor=request.user,
+            lines=data["lines"],
+            shipping_address=ShippingAddress(**data["shipping_address"]),
+        )
         return order_answer(result, state_out=PlacedOrderStateOut, created=True)
 
 

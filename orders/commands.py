@@ -32,6 +32,7 @@ from config.commands import (
 )
 from config.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from orders import events
+from orders.address import ShippingAddress, clean_address
 from orders.models import ORDER_TRANSITIONS, Customer, Order, OrderLine, OrderStatus
 from readmodels.eventlog import Position, position_of, record
 from readmodels.models import DomainEvent
@@ -170,8 +171,10 @@ def _clean_lines(lines) -> dict[str, int]:
     return merged
 
 
-def _digest(quantities: Mapping[str, int]) -> str:
-    return hashlib.sha256(json.dumps(sorted(quantities.items())).encode()).hexdigest()
+def request_digest(quantities: Mapping[str, int], address: ShippingAddress) -> str:
+    """What an idempotency key's retry must repeat: the lines (merged) and the address."""
+    request = [sorted(quantities.items()), sorted(address.as_dict().items())]
+    return hashlib.sha256(json.dumps(request).encode()).hexdigest()
 
 
 def _event_position(order: Order, event_type: type[events.OrderEvent]) -> Position:
@@ -198,27 +201,35 @@ def _replay(order: Order, digest: str) -> CommandResult:
 
 @command
 def place_order(
-    *, actor, lines: Sequence[Mapping], idempotency_key: str | None = None
+    *,
+    actor,
+    lines: Sequence[Mapping],
+    shipping_address: ShippingAddress,
+    idempotency_key: str | None = None,
 ) -> CommandResult:
-    """Reserve stock for every line and create a pending order, or change nothing at all.
+    """Reserve stock for every line and create a pending order to ship to `shipping_address`,
+    or change nothing at all.
 
     With an idempotency key, a retry of the same order returns the original, and the same key
-    with other lines is a conflict.
+    with other lines or another address is a conflict.
     """
     customer = _require_customer(actor)
     quantities = _clean_lines(lines)
+    errors: dict = {}
+    address = clean_address(errors, "shipping_address", shipping_address)
     if idempotency_key is not None:
-        errors: dict = {}
         idempotency_key = clean_text(errors, "idempotency_key", idempotency_key, max_length=100)
-        raise_if_errors(errors)
-    digest = _digest(quantities)
+    raise_if_errors(errors)
+    digest = request_digest(quantities, address)
     try:
         with transaction.atomic():
             if idempotency_key and (original := _order_with_key(customer, idempotency_key)):
                 return _replay(original, digest)
             products = _lock_products(quantities)
             try:
-                return _place(actor, customer, products, quantities, idempotency_key, digest)
+                return _place(
+                    actor, customer, products, quantities, address, idempotency_key, digest
+                )
             except Conflict as refusal:
                 # A double-clicked checkout: the first request may have committed while this
                 # one waited for the product locks, taking the last units. Its order is the
@@ -255,6 +266,7 @@ def _place(
     customer: Customer,
     products: list[Product],
     quantities: dict[str, int],
+    address: ShippingAddress,
     key: str | None,
     digest: str,
 ) -> CommandResult:
@@ -303,6 +315,7 @@ def _place(
         currency=products[0].currency,
         idempotency_key=key or None,
         request_digest=digest,
+        **{f"shipping_{part}": value for part, value in address.as_dict().items()},
     )
     lines = [
         OrderLine(
@@ -334,6 +347,7 @@ def _place(
             total=total,
             currency=order.currency,
             placed_at=order.placed_at,
+            shipping_address=address.as_dict(),
         ),
         actor=actor,
     )
@@ -345,7 +359,7 @@ def _place(
 def order_state(order: Order, *, lines=None) -> dict:
     """An order as a command's answer shows it: what the command itself wrote (never read back
     from the read side, which may not have the order yet). Lines only where they were asked
-    for, as place_order's answer."""
+    for, as place_order's answer (with the address the order ships to)."""
     state = {
         "status": order.status,
         "total": order.total,
@@ -354,6 +368,8 @@ def order_state(order: Order, *, lines=None) -> dict:
         "tracking_number": order.tracking_number,
     }
     if lines is not None:
+        address = order.shipping_address
+        state["shipping_address"] = None if address is None else address.as_dict()
         state["lines"] = [
             {
                 "sku": line.sku,

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from orders.address import address_json_sql
 from readmodels.eventlog import Event
 
 
@@ -29,14 +30,22 @@ class OrderEvent(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class OrderPlaced(OrderEvent):
-    """Version 2 adds `placed_at`: the day's sales and "last ordered" are folded from the log."""
+    """Version 2 adds `placed_at`: the day's sales and "last ordered" are folded from the log.
+    Version 3 adds `shipping_address` (orders.address.ShippingAddress as a dict)."""
 
-    schema_version = 2
+    schema_version = 3
     upcasters = {
         # A version-1 order's placed_at is the order row's own, which never changes once placed.
         1: {
             "placed_at": "(SELECT placed_at FROM orders_order "
             "WHERE id = ({e}.payload ->> 'order_id')::bigint)"
+        },
+        # So is its address: the one the order summary shows, read the same way, so the log
+        # and the summary never disagree. Orders placed before checkout asked for one have
+        # none (null).
+        2: {
+            "shipping_address": f"(SELECT {address_json_sql('o')} FROM orders_order o "
+            "WHERE o.id = ({e}.payload ->> 'order_id')::bigint)"
         },
     }
 
@@ -44,6 +53,7 @@ class OrderPlaced(OrderEvent):
     total: Decimal
     currency: str
     placed_at: datetime
+    shipping_address: dict | None  # {"name", "line1", "line2", "postal_code", "city", "country"}
 
 
 @dataclass(frozen=True, kw_only=True)

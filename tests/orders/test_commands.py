@@ -10,7 +10,7 @@ from config.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from orders import commands
 from orders.models import Order, OrderStatus
 from readmodels.models import DomainEvent
-from tests.helpers import assert_refused
+from tests.helpers import ADDRESS, assert_refused
 
 
 def stock(sku):
@@ -19,7 +19,10 @@ def stock(sku):
 
 def place(actor, *lines, key=None):
     return commands.place_order(
-        actor=actor, lines=[{"sku": s, "quantity": q} for s, q in lines], idempotency_key=key
+        actor=actor,
+        lines=[{"sku": s, "quantity": q} for s, q in lines],
+        idempotency_key=key,
+        shipping_address=ADDRESS,
     )
 
 
@@ -117,7 +120,9 @@ def test_place_order_reserves_stock_captures_prices_and_records_the_lines(custom
 def test_place_order_refuses_malformed_lines(customer, make_product, lines, code):
     make_product("XYZ", stock=5000)
     assert_refused(
-        ValidationFailed, code, lambda: commands.place_order(actor=customer, lines=lines)
+        ValidationFailed,
+        code,
+        lambda: commands.place_order(actor=customer, lines=lines, shipping_address=ADDRESS),
     )
 
 
