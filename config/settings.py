@@ -315,7 +315,7 @@ SPECTACULAR_SETTINGS = {
         {"name": "catalog", "description": "Categories and products: browse, and staff edits."},
         {"name": "orders", "description": "Sign-up, tokens, and a customer's orders."},
         {"name": "reports", "description": "Staff: sales, customers and best sellers."},
-        {"name": "operations", "description": "Staff: projection status and the audit trail."},
+        {"name": "operations", "description": "Projection status, health and the audit trail."},
     ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

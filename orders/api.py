@@ -30,6 +30,7 @@ from catalog import queries as catalog_queries
 from catalog.api import ProductOut
 from core.error_codes import CommonErrorCode
 from orders import commands, queries
+from orders.address import COUNTRY_CHOICES, MAX_LENGTHS, ShippingAddress
 from orders.models import MAX_QUANTITY, OrderStatus
 
 # --- output ---
@@ -41,6 +42,15 @@ class OrderLineOut(serializers.Serializer):
     quantity = serializers.IntegerField()
     unit_price = serializers.DecimalField(max_digits=12, decimal_places=2)
     line_total = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
+class AddressOut(serializers.Serializer):
+    name = serializers.CharField(help_text="the recipient")
+    line1 = serializers.CharField()
+    line2 = serializers.CharField(allow_blank=True)
+    postal_code = serializers.CharField()
+    city = serializers.CharField()
+    country = serializers.ChoiceField(choices=COUNTRY_CHOICES)
 
 
 class OrderOut(serializers.Serializer):
@@ -61,6 +71,9 @@ class OrderOut(serializers.Serializer):
     tracking_number = serializers.CharField(allow_blank=True)
     cancel_reason = serializers.CharField(allow_blank=True)
     version = serializers.IntegerField()
+    shipping_address = AddressOut(
+        allow_null=True, help_text="Null for orders placed before checkout asked for one."
+    )
 
 
 class HistoryEntryOut(serializers.Serializer):
@@ -117,6 +130,7 @@ class OrderStateOut(serializers.Serializer):
 
 class PlacedOrderStateOut(OrderStateOut):
     lines = OrderLineOut(many=True)
+    shipping_address = AddressOut()
 
 
 class OrderCommandOut(CommandOut, OrderStateOut):
@@ -161,8 +175,28 @@ class LineIn(serializers.Serializer):
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
 
 
+class AddressIn(serializers.Serializer):
+    name = serializers.CharField(max_length=MAX_LENGTHS["name"], help_text="The recipient.")
+    line1 = serializers.CharField(max_length=MAX_LENGTHS["line1"], help_text="Street and number.")
+    line2 = serializers.CharField(
+        max_length=MAX_LENGTHS["line2"], required=False, default="", allow_blank=True
+    )
+    postal_code = serializers.CharField(
+        max_length=MAX_LENGTHS["postal_code"], help_text="As written in the country, e.g. 10115."
+    )
+    city = serializers.CharField(max_length=MAX_LENGTHS["city"])
+    country = serializers.ChoiceField(
+        choices=COUNTRY_CHOICES,
+        help_text="The ISO 3166-1 alpha-2 code of a country the shop ships to.",
+    )
+
+    def validate(self, attrs):
+        return ShippingAddress(**attrs)  # what place_order takes
+
+
 class PlaceOrderIn(serializers.Serializer):
     lines = LineIn(many=True, min_length=1, max_length=commands.MAX_LINES)
+    shipping_address = AddressIn()
 
 
 class PayIn(VersionedIn):
@@ -387,8 +421,9 @@ place_order = PlaceOrder.for_command(
     output=PlacedOrderOut,
     created=True,
     permissions=CUSTOMERS,
-    description="Place an order for the logged-in customer; stock is taken at once. The answer has\n"
-    "the lines with their unit prices and the total to pay.",
+    description="Place an order for the logged-in customer, to ship to `shipping_address`; stock is\n"
+    "taken at once. The answer has the lines with their unit prices, the total to pay and\n"
+    "the address.",
 )
 order = OrdersQuery.for_query(
     get_order, output=OrderOut, projections=("order_summary",), permissions=CUSTOMERS

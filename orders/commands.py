@@ -37,6 +37,7 @@ from core.error_codes import CommonErrorCode
 from core.errors import Conflict, NotFound
 from core.eventlog import last_position, record
 from orders import events
+from orders.address import ShippingAddress, clean_address
 from orders.error_codes import OrderErrorCode
 from orders.models import (
     MAX_QUANTITY,
@@ -166,8 +167,10 @@ def _clean_lines(lines) -> dict[str, int]:
     return merged
 
 
-def _digest(quantities: Mapping[str, int]) -> str:
-    return hashlib.sha256(json.dumps(sorted(quantities.items())).encode()).hexdigest()
+def request_digest(quantities: Mapping[str, int], address: ShippingAddress) -> str:
+    """What an idempotency key's retry must repeat: the lines (merged) and the address."""
+    request = [sorted(quantities.items()), sorted(address.as_dict().items())]
+    return hashlib.sha256(json.dumps(request).encode()).hexdigest()
 
 
 def _replay(order: Order, digest: str) -> CommandResult:
@@ -186,30 +189,40 @@ def _replay(order: Order, digest: str) -> CommandResult:
 
 @command
 def place_order(
-    *, actor: Actor, lines: Sequence[Mapping], idempotency_key: str | None = None
+    *,
+    actor: Actor,
+    lines: Sequence[Mapping],
+    shipping_address: ShippingAddress,
+    idempotency_key: str | None = None,
 ) -> CommandResult:
-    """Reserve stock for every line and create a pending order, or change nothing at all.
+    """Reserve stock for every line and create a pending order to ship to `shipping_address`,
+    or change nothing at all.
 
     With an idempotency key (the checkout form's), a retry of the same order returns the
-    original, and the same key with other lines is refused. A form sent again with no lines
-    (its first sending placed the order and emptied the cart) returns the order placed with it.
+    original, and the same key with other lines or another address is refused. A form sent
+    again with no lines (its first sending placed the order and emptied the cart) returns the
+    order placed with it.
     """
     customer = require_customer(actor)
+    errors: dict = {}
+    address = clean_address(errors, "shipping_address", shipping_address)
     if idempotency_key is not None:
-        errors: dict = {}
         idempotency_key = clean_text(errors, "idempotency_key", idempotency_key, max_length=100)
-        raise_if_errors(errors)
-        if not lines and (original := _order_with_key(customer, idempotency_key)):
-            return _replay(original, original.request_digest)
+    resent = idempotency_key and not lines and not errors
+    if resent and (original := _order_with_key(customer, idempotency_key)):
+        return _replay(original, original.request_digest)
     quantities = _clean_lines(lines)
-    digest = _digest(quantities)
+    raise_if_errors(errors)
+    digest = request_digest(quantities, address)
     try:
         with transaction.atomic():
             if idempotency_key and (original := _order_with_key(customer, idempotency_key)):
                 return _replay(original, digest)
             products = _lock_products(quantities)
             try:
-                return _place(actor, customer, products, quantities, idempotency_key, digest)
+                return _place(
+                    actor, customer, products, quantities, address, idempotency_key, digest
+                )
             except Conflict as refusal:
                 # A double-clicked checkout: the first request may have committed while this
                 # one waited for the product locks, taking the last units. Its order is the
@@ -246,6 +259,7 @@ def _place(
     customer: Customer,
     products: list[Product],
     quantities: dict[str, int],
+    address: ShippingAddress,
     key: str | None,
     digest: str,
 ) -> CommandResult:
@@ -290,6 +304,7 @@ def _place(
         currency=products[0].currency,
         idempotency_key=key or None,
         request_digest=digest,
+        **{f"shipping_{part}": value for part, value in address.as_dict().items()},
     )
     lines = [
         OrderLine(
@@ -321,6 +336,7 @@ def _place(
             total=total,
             currency=order.currency,
             placed_at=order.placed_at,
+            shipping_address=address.as_dict(),
         ),
         actor=actor,
     )
@@ -332,7 +348,7 @@ def _place(
 def order_state(order: Order, *, lines=None) -> dict:
     """An order as a command's answer shows it: what the command itself wrote (never read back
     from the read side, which may not have the order yet). Lines only where they were asked
-    for, as place_order's answer."""
+    for, as place_order's answer (with the address the order ships to)."""
     state = {
         "status": order.status,
         "total": order.total,
@@ -341,6 +357,8 @@ def order_state(order: Order, *, lines=None) -> dict:
         "tracking_number": order.tracking_number,
     }
     if lines is not None:
+        address = order.shipping_address
+        state["shipping_address"] = None if address is None else address.as_dict()
         state["lines"] = [
             {
                 "sku": line.sku,

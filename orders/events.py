@@ -5,6 +5,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from core.eventlog import Event
+from orders.address import address_json_sql
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,14 +32,22 @@ class OrderEvent(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class OrderPlaced(OrderEvent):
-    """Version 2 adds `placed_at`: the day's sales and "last ordered" are folded from the log."""
+    """Version 2 adds `placed_at`: the day's sales and "last ordered" are folded from the log.
+    Version 3 adds `shipping_address` (orders.address.ShippingAddress as a dict)."""
 
-    schema_version = 2
+    schema_version = 3
     upcasters = {
         # A version-1 order's placed_at is the order row's own, which never changes once placed.
         1: {
             "placed_at": "(SELECT placed_at FROM orders_order "
             "WHERE id = ({e}.payload ->> 'order_id')::bigint)"
+        },
+        # So is its address: the one the order summary shows, read the same way, so the log
+        # and the summary never disagree. Orders placed before checkout asked for one have
+        # none (null).
+        2: {
+            "shipping_address": f"(SELECT {address_json_sql('o')} FROM orders_order o "
+            "WHERE o.id = ({e}.payload ->> 'order_id')::bigint)"
         },
     }
     touches_lines = ("lines",)
@@ -47,6 +56,7 @@ class OrderPlaced(OrderEvent):
     total: Decimal
     currency: str
     placed_at: datetime
+    shipping_address: dict | None  # {"name", "line1", "line2", "postal_code", "city", "country"}
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -4,6 +4,7 @@ import uuid
 
 from django import forms
 
+from orders.address import COUNTRY_CHOICES, FIELDS, MAX_LENGTHS, OPTIONAL, ShippingAddress
 from orders.models import MAX_QUANTITY
 
 
@@ -50,15 +51,48 @@ class CartQuantityForm(forms.Form):
     )
 
 
+def _address_field(part: str, label: str, autocomplete: str, **kwargs) -> forms.CharField:
+    # Only the shape here: place_order checks every rule of the address, and its messages go
+    # next to these fields (all at once), so no rule is written twice. The limits still size
+    # the inputs, and `required` tells assistive technology which parts are needed.
+    attrs = {"autocomplete": f"shipping {autocomplete}", "maxlength": MAX_LENGTHS[part]}
+    if part not in OPTIONAL:
+        attrs["required"] = True
+    return forms.CharField(
+        label=label, required=False, widget=forms.TextInput(attrs=attrs), **kwargs
+    )
+
+
 class CheckoutForm(forms.Form):
-    """The key is made when the cart page is rendered: submitting the same page twice (double
-    click, back and resubmit) sends the same key, and place_order returns the first order."""
+    """The review page's form: where to ship, and the key. The key is made when the review is
+    rendered: submitting the same page twice (double click, back and resubmit) sends the same
+    key, and place_order returns the first order."""
 
     idempotency_key = forms.CharField(max_length=100, widget=forms.HiddenInput)
+    name = _address_field("name", "Full name", "name")
+    line1 = _address_field("line1", "Street and number", "address-line1")
+    line2 = _address_field("line2", "Flat, floor, c/o (optional)", "address-line2", empty_value="")
+    postal_code = _address_field("postal_code", "Postal code", "postal-code")
+    city = _address_field("city", "City", "address-level2")
+    country = forms.CharField(
+        required=False,
+        widget=forms.Select(
+            choices=[("", "Choose a country"), *COUNTRY_CHOICES],
+            attrs={"autocomplete": "shipping country", "required": True},
+        ),
+        help_text="We ship to these countries.",
+    )
+
+    # The command's field names for this form's address fields.
+    COMMAND_FIELDS = {f"shipping_address.{part}": part for part in FIELDS}
 
     @classmethod
-    def fresh(cls):
-        return cls(initial={"idempotency_key": uuid.uuid4().hex})
+    def fresh(cls, address: dict | None = None):
+        return cls(initial={"idempotency_key": uuid.uuid4().hex, **(address or {})})
+
+    @property
+    def shipping_address(self) -> ShippingAddress:
+        return ShippingAddress(**{part: self.cleaned_data[part] for part in FIELDS})
 
 
 class PaymentForm(forms.Form):

@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 
 from catalog.models import Product
+from orders.address import COUNTRY_CHOICES, FIELDS, MAX_LENGTHS, ShippingAddress
 
 # The most of one product an order line (and so a cart, and an order) may hold.
 MAX_QUANTITY = 1000
@@ -61,6 +62,19 @@ class Order(models.Model):
     idempotency_key = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
     request_digest = models.CharField(max_length=64, blank=True)
     version = models.PositiveIntegerField(default=1)
+    # Where to ship (orders.address.ShippingAddress); blank on orders placed before checkout
+    # asked for an address. Blank is also the database's default, so a writer that does not
+    # know the columns yet (the previous release during a deploy) still inserts orders.
+    shipping_name = models.CharField(max_length=MAX_LENGTHS["name"], blank=True, db_default="")
+    shipping_line1 = models.CharField(max_length=MAX_LENGTHS["line1"], blank=True, db_default="")
+    shipping_line2 = models.CharField(max_length=MAX_LENGTHS["line2"], blank=True, db_default="")
+    shipping_postal_code = models.CharField(
+        max_length=MAX_LENGTHS["postal_code"], blank=True, db_default=""
+    )
+    shipping_city = models.CharField(max_length=MAX_LENGTHS["city"], blank=True, db_default="")
+    shipping_country = models.CharField(
+        max_length=MAX_LENGTHS["country"], choices=COUNTRY_CHOICES, blank=True, db_default=""
+    )
 
     class Meta:
         ordering = ["-placed_at"]
@@ -81,6 +95,12 @@ class Order(models.Model):
 
     def __str__(self):
         return f"Order {self.pk} ({self.status})"
+
+    @property
+    def shipping_address(self) -> ShippingAddress | None:
+        if not self.shipping_name:
+            return None
+        return ShippingAddress(**{part: getattr(self, f"shipping_{part}") for part in FIELDS})
 
 
 class OrderLine(models.Model):

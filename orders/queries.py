@@ -54,6 +54,16 @@ def get_order(*, order_id: int, customer_id: int | None = None) -> OrderSummary:
     return order
 
 
+def last_shipping_address(*, customer_id: int) -> dict | None:
+    """Where the customer's latest order with an address ships to, to start checkout from."""
+    return (
+        OrderSummary.objects.filter(customer_id=customer_id, shipping_address__isnull=False)
+        .order_by("-placed_at", "-order_id")
+        .values_list("shipping_address", flat=True)
+        .first()
+    )
+
+
 # What a customer reads for an action taken by someone working for the shop: the role, never the
 # person's username (which is also a login name).
 STAFF_ROLE = "shop staff"

@@ -177,10 +177,14 @@ def _line_errors(error: DomainError) -> dict:
     }
 
 
-def _render_review(request, *, errors=(), line_errors=None, status=200):
+def _render_review(request, *, form=None, errors=(), line_errors=None, status=200):
     cart_lines = cart.lines(request.session)
     if not cart_lines:
         return redirect("orders:cart")
+    if form is None:  # the address the customer's last order went to, to start from
+        customer_id = queries.customer_id_of(request.user)
+        last = customer_id and queries.last_shipping_address(customer_id=customer_id)
+        form = CheckoutForm.fresh(last)
     return render(
         request,
         "orders/review.html",
@@ -189,7 +193,7 @@ def _render_review(request, *, errors=(), line_errors=None, status=200):
             "total": cart.total(cart_lines),
             "currency": cart_lines[0].currency,
             # A new key per rendering: a refused order used none, so the next try may reuse it.
-            "checkout_form": CheckoutForm.fresh(),
+            "checkout_form": form,
             "errors": errors,
             "line_errors": line_errors or {},
             "blocked": any(not line.available or line.over_stock for line in cart_lines),
@@ -212,8 +216,16 @@ def checkout(request):
     key = form.cleaned_data["idempotency_key"]
     lines = [{"sku": sku, "quantity": qty} for sku, qty in cart.quantities(request.session).items()]
     try:
-        result = commands.place_order(actor=request.user, lines=lines, idempotency_key=key)
+        result = commands.place_order(
+            actor=request.user,
+            lines=lines,
+            shipping_address=form.shipping_address,
+            idempotency_key=key,
+        )
     except DomainError as error:
+        if any(field in form.COMMAND_FIELDS for field in error.fields):  # next to the address
+            add_domain_error(form, error, field_names=form.COMMAND_FIELDS)
+            return _render_review(request, form=form, status=400)
         line_errors = _line_errors(error)
         message = "Please check the lines marked below." if line_errors else error.message
         return _render_cart(request, errors=[message], line_errors=line_errors, status=400)

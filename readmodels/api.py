@@ -87,7 +87,8 @@ class Health(APIView):
     throttle_classes = []
 
     @extend_schema(
-        responses={200: HealthOut, 503: OpenApiResponse(HealthOut, "The database is down")}
+        tags=["operations"],
+        responses={200: HealthOut, 503: OpenApiResponse(HealthOut, "The database is down")},
     )
     def get(self, request):
         body = _report()
@@ -102,10 +103,11 @@ class ProjectionHealth(APIView):
     throttle_classes = []
 
     @extend_schema(
+        tags=["operations"],
         responses={
             200: HealthOut,
             503: OpenApiResponse(HealthOut, "A projection is lagging or the broker is down"),
-        }
+        },
     )
     def get(self, request):
         body = _report()

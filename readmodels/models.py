@@ -257,6 +257,9 @@ class OrderSummary(models.Model):
     payment_reference = models.CharField(max_length=64)
     cancel_reason = models.CharField(max_length=500)
     version = models.IntegerField()
+    shipping_address = models.JSONField(
+        null=True, help_text="name, line1, line2, postal_code, city, country; null: none asked"
+    )
 
     class Meta:
         verbose_name_plural = "order summaries"

@@ -48,6 +48,7 @@ from django.db.models import Model
 from catalog import events as catalog_events
 from core.eventlog import Event, Position, current_payload_sql
 from orders import events as order_events
+from orders.address import address_json_sql
 from readmodels.models import (
     CategorySummary,
     CustomerSummary,
@@ -437,6 +438,7 @@ class OrderSummaryProjection(Projection):
         "payment_reference",
         "cancel_reason",
         "version",
+        "shipping_address",
     )
     events = (
         *_ORDER_FIGURES,
@@ -446,7 +448,7 @@ class OrderSummaryProjection(Projection):
     keys_sql = _touched("order_id")
     all_keys_sql = "SELECT id FROM orders_order"
     # An order's lines are few: its row is copied whole from the normalized tables.
-    rows_sql = """
+    rows_sql = f"""
         SELECT o.id, o.customer_id, cu.display_name, cu.email, o.status,
                COUNT(l.id), SUM(l.quantity), o.total, o.currency,
                ARRAY_AGG(l.product_name ORDER BY l.id),
@@ -456,11 +458,12 @@ class OrderSummaryProjection(Projection):
                    'line_total', (l.quantity * l.unit_price)::text
                ) ORDER BY l.id),
                o.placed_at, o.paid_at, o.shipped_at, o.delivered_at, o.cancelled_at,
-               o.tracking_number, o.payment_reference, o.cancel_reason, o.version
+               o.tracking_number, o.payment_reference, o.cancel_reason, o.version,
+               {address_json_sql("o")}
         FROM orders_order o
         JOIN orders_customer cu ON cu.id = o.customer_id
         JOIN orders_orderline l ON l.order_id = o.id
-        WHERE o.id IN {keys}
+        WHERE o.id IN {{keys}}
         GROUP BY o.id, cu.id
     """
 

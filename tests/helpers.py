@@ -8,8 +8,19 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 
 from catalog.models import Category, Product
+from orders.address import ShippingAddress
 from orders.models import Customer, Order, OrderLine
 from readmodels.models import DomainEvent
+
+# Where the tests' orders ship (place_order needs an address), and the same as the API's JSON.
+ADDRESS = ShippingAddress(
+    name="Ada Lovelace",
+    line1="Unter den Linden 5",
+    postal_code="10117",
+    city="Berlin",
+    country="DE",
+)
+ADDRESS_JSON = ADDRESS.as_dict()
 
 WRITE_MODELS = [Category, Product, Customer, Order, OrderLine, DomainEvent]
 

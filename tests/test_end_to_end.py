@@ -5,6 +5,7 @@ from orders import commands as orders
 from readmodels.consistency import wait_for
 from readmodels.models import OrderSummary, ProductSummary
 from tests.conftest import wait_until
+from tests.helpers import ADDRESS
 
 
 def test_a_product_created_by_command_reaches_the_query_the_api_and_the_page(worker, staff, client):
@@ -31,7 +32,9 @@ def test_an_order_flows_into_every_summary_through_the_worker(worker, staff, cus
     commands.create_product(
         actor=staff, sku="TEA-1", name="Sencha", category="tea", price="4.00", stock=9
     )
-    placed = orders.place_order(actor=customer, lines=[{"sku": "TEA-1", "quantity": 2}])
+    placed = orders.place_order(
+        actor=customer, lines=[{"sku": "TEA-1", "quantity": 2}], shipping_address=ADDRESS
+    )
     paid = orders.pay_order(
         actor=customer, order_id=placed.id, amount="8.00", payment_reference="P-1"
     )

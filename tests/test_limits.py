@@ -12,7 +12,7 @@ from orders import commands
 from orders.commands import MAX_ORDER_TOTAL, MAX_PAYMENT
 from readmodels import engine
 from readmodels.models import DailySales, DeadLetter, OrderSummary
-from tests.helpers import assert_refused
+from tests.helpers import ADDRESS, assert_refused
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -23,7 +23,9 @@ MOST_ORDERS_EVER = 2**64
 def test_the_largest_order_can_be_paid_and_is_projected(customer, make_product):
     sku = make_product(price=str(MAX_PRICE), stock=1000)
     quantity = int(MAX_ORDER_TOTAL / MAX_PRICE)
-    order = commands.place_order(actor=customer, lines=[{"sku": sku, "quantity": quantity}])
+    order = commands.place_order(
+        actor=customer, lines=[{"sku": sku, "quantity": quantity}], shipping_address=ADDRESS
+    )
     commands.pay_order(
         actor=customer, order_id=order.id, amount=str(MAX_ORDER_TOTAL), payment_reference="BIG"
     )
@@ -43,7 +45,7 @@ def test_a_cent_more_than_the_largest_order_is_refused(customer, make_product):
     assert_refused(
         ValidationFailed,
         "order_too_large",
-        lambda: commands.place_order(actor=customer, lines=lines),
+        lambda: commands.place_order(actor=customer, lines=lines, shipping_address=ADDRESS),
         field="lines",
     )
 

@@ -11,7 +11,7 @@ from core.errors import PermissionDenied
 from orders import commands as orders
 from orders.models import Order
 from tests.conftest import STAFF_PERMISSIONS, grant
-from tests.helpers import assert_refused
+from tests.helpers import ADDRESS, assert_refused
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +30,9 @@ def make_staff(db):
 @pytest.fixture
 def paid_order(customer, make_product):
     sku = make_product(price="5.00", stock=10)
-    order = orders.place_order(actor=customer, lines=[{"sku": sku, "quantity": 1}])
+    order = orders.place_order(
+        actor=customer, lines=[{"sku": sku, "quantity": 1}], shipping_address=ADDRESS
+    )
     orders.pay_order(actor=customer, order_id=order.id, amount="5.00", payment_reference="P-1")
     return order.id
 
@@ -59,7 +61,9 @@ MATRIX = [
 def world(category, make_product, shipped_order, customer):
     # shipped_order ships the paid_order; a second paid order is for ship and cancel.
     sku = make_product(price="5.00", stock=10)
-    order = orders.place_order(actor=customer, lines=[{"sku": sku, "quantity": 1}])
+    order = orders.place_order(
+        actor=customer, lines=[{"sku": sku, "quantity": 1}], shipping_address=ADDRESS
+    )
     orders.pay_order(actor=customer, order_id=order.id, amount="5.00", payment_reference="P-2")
     return {"category": category, "sku": sku, "paid": order.id, "shipped": shipped_order}
 
@@ -83,7 +87,9 @@ def test_customers_still_cancel_their_own_pending_orders_without_any_permission(
     customer, make_product
 ):
     sku = make_product(stock=10)
-    order = orders.place_order(actor=customer, lines=[{"sku": sku, "quantity": 1}])
+    order = orders.place_order(
+        actor=customer, lines=[{"sku": sku, "quantity": 1}], shipping_address=ADDRESS
+    )
     orders.cancel_order(actor=customer, order_id=order.id, reason="changed my mind")
     assert Order.objects.get(pk=order.id).status == "cancelled"
 

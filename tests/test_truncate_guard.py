@@ -14,6 +14,7 @@ from readmodels.models import (
     OrderSummary,
     ProductSummary,
 )
+from tests.helpers import ADDRESS
 
 GUARDED = [DomainEvent, ProductSummary, OrderSummary, CustomerSummary, DailySales, CategorySummary]
 
@@ -24,7 +25,9 @@ def filled(transactional_db, customer, make_product):
     from orders import commands
 
     sku = make_product(stock=5)
-    commands.place_order(actor=customer, lines=[{"sku": sku, "quantity": 1}])
+    commands.place_order(
+        actor=customer, lines=[{"sku": sku, "quantity": 1}], shipping_address=ADDRESS
+    )
     engine.run_all()
     counts = {model: model.objects.count() for model in GUARDED}
     assert all(counts.values()), counts

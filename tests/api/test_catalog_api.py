@@ -3,7 +3,7 @@ import pytest
 from catalog.models import Product
 from readmodels import engine
 from readmodels.models import DomainEvent
-from tests.helpers import snapshot
+from tests.helpers import ADDRESS, snapshot
 
 # Projections only read committed events, so these tests commit.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -212,7 +212,9 @@ def test_sales_figures_are_staff_only(
 ):
     from orders import commands as orders
 
-    orders.place_order(actor=customer, lines=[{"sku": "MID-1", "quantity": 2}])
+    orders.place_order(
+        actor=customer, lines=[{"sku": "MID-1", "quantity": 2}], shipping_address=ADDRESS
+    )
     engine.run_all()
     client = {"anonymous": api, "customer": customer_api, "staff": staff_api}[who]
     response = client.get(path)

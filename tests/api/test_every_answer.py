@@ -12,7 +12,7 @@ from config import api_urls
 from orders import commands as orders
 from orders.models import Order
 from readmodels import engine
-from tests.helpers import snapshot
+from tests.helpers import ADDRESS, ADDRESS_JSON, snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -54,7 +54,9 @@ def test_every_route_answers_the_same_with_and_without_its_trailing_slash(
 ):
     settings.DEBUG = debug
     sku = make_product(stock=5)
-    order = orders.place_order(actor=customer, lines=[{"sku": sku, "quantity": 1}])
+    order = orders.place_order(
+        actor=customer, lines=[{"sku": sku, "quantity": 1}], shipping_address=ADDRESS
+    )
     engine.run_all()
     routes = list(api_routes(sku, order.id))
     assert len(routes) > 20
@@ -82,7 +84,8 @@ def test_an_order_posted_without_the_slash_is_placed(
     # follow as a GET: a 200 with a list, and no order.
     settings.DEBUG = debug
     sku = make_product(stock=5)
-    response = customer_api.post(path, {"lines": [{"sku": sku, "quantity": 1}]}, format="json")
+    body = {"lines": [{"sku": sku, "quantity": 1}], "shipping_address": ADDRESS_JSON}
+    response = customer_api.post(path, body, format="json")
     assert response.status_code == 201, response.content
     assert Order.objects.filter(pk=response.json()["id"]).exists()
 
@@ -91,7 +94,9 @@ def test_an_order_posted_without_the_slash_is_placed(
 def test_an_action_posted_with_a_slash_runs(settings, debug, customer_api, customer, make_product):
     settings.DEBUG = debug
     sku = make_product(stock=5)
-    order = orders.place_order(actor=customer, lines=[{"sku": sku, "quantity": 1}])
+    order = orders.place_order(
+        actor=customer, lines=[{"sku": sku, "quantity": 1}], shipping_address=ADDRESS
+    )
     response = customer_api.post(
         f"/api/orders/{order.id}/cancel/", {"reason": "changed my mind"}, format="json"
     )

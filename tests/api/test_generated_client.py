@@ -15,6 +15,8 @@ import httpx
 import pytest
 from rest_framework.authtoken.models import Token
 
+from tests.helpers import ADDRESS_JSON
+
 PASSWORD = "a-long-Passphrase-7"
 GENERATOR = Path(sys.executable).parent / "openapi-python-client"
 
@@ -127,15 +129,17 @@ def test_a_whole_journey_through_the_generated_client(generated, live_server, wo
     )
     assert [c.slug for c in categories.parsed.results] == ["coffee"]
 
-    # Order: the answer has the total to pay.
+    # Order: the answer has the total to pay and the address.
+    address = m.AddressInRequest.from_dict(ADDRESS_JSON)
     lines = [m.LineInRequest(sku="JOUR-1", quantity=2), m.LineInRequest(sku="JOUR-2", quantity=1)]
     placed = call(
         "place_order",
         client=me,
-        body=m.PlaceOrderInRequest(lines=lines),
+        body=m.PlaceOrderInRequest(lines=lines, shipping_address=address),
         idempotency_key="journey-1",
     ).parsed
     assert isinstance(placed, m.PlacedOrderOut)
+    assert placed.shipping_address.to_dict() == ADDRESS_JSON
     assert (placed.status, placed.total) == (m.OrderStatusEnum.PENDING, "21.00")
     assert sorted((line.sku, line.line_total) for line in placed.lines) == [
         ("JOUR-1", "16.00"),
@@ -150,6 +154,7 @@ def test_a_whole_journey_through_the_generated_client(generated, live_server, wo
         wait=5000,
     ).parsed
     assert isinstance(order, m.OrderOut) and order.total == "21.00"
+    assert order.shipping_address.to_dict() == ADDRESS_JSON
 
     paid = call(
         "pay_order",
@@ -162,7 +167,9 @@ def test_a_whole_journey_through_the_generated_client(generated, live_server, wo
     second = call(
         "place_order",
         client=me,
-        body=m.PlaceOrderInRequest(lines=[m.LineInRequest(sku="JOUR-2", quantity=1)]),
+        body=m.PlaceOrderInRequest(
+            lines=[m.LineInRequest(sku="JOUR-2", quantity=1)], shipping_address=address
+        ),
     ).parsed
     cancelled = call(
         "cancel_order",

@@ -22,7 +22,7 @@ from api.tasks import purge_expired
 from catalog.models import Product
 from orders.models import Order
 from tests.conftest import wait_until
-from tests.helpers import in_own_connection, waiting_for_locks
+from tests.helpers import ADDRESS_JSON, in_own_connection, waiting_for_locks
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -32,7 +32,7 @@ def place(user, sku, key):
     client.force_authenticate(user)
     return client.post(
         "/api/orders/",
-        {"lines": [{"sku": sku, "quantity": 1}]},
+        {"lines": [{"sku": sku, "quantity": 1}], "shipping_address": ADDRESS_JSON},
         format="json",
         HTTP_IDEMPOTENCY_KEY=key,
     )
@@ -73,8 +73,10 @@ def place_then_hang(*args, **kwargs):
 commands._place = place_then_hang
 client = APIClient()
 client.force_authenticate(get_user_model().objects.get(pk=int(sys.argv[1])))
+from tests.helpers import ADDRESS_JSON
 client.post(
-    "/api/orders/", {"lines": [{"sku": sys.argv[2], "quantity": 1}]}, format="json",
+    "/api/orders/", {"lines": [{"sku": sys.argv[2], "quantity": 1}],
+                     "shipping_address": ADDRESS_JSON}, format="json",
     HTTP_IDEMPOTENCY_KEY="k-crash",
 )
 """

@@ -3,10 +3,11 @@
 import pytest
 
 from orders import commands as orders
+from tests.helpers import ADDRESS, ADDRESS_JSON
 
 
 def order_body(sku, quantity=1):
-    return {"lines": [{"sku": sku, "quantity": quantity}]}
+    return {"lines": [{"sku": sku, "quantity": quantity}], "shipping_address": ADDRESS_JSON}
 
 
 @pytest.mark.django_db
@@ -69,7 +70,10 @@ def test_every_order_command_answers_with_the_state_it_wrote(
     # The answer used to be id, version and token: a client had to poll the read side to learn
     # the amount to pay. Nothing here is projected, so all of it comes from the commands.
     first, second = make_product(price="2.50", stock=10), make_product(price="10.00", stock=10)
-    body = {"lines": [{"sku": first, "quantity": 3}, {"sku": second, "quantity": 1}]}
+    body = {
+        "lines": [{"sku": first, "quantity": 3}, {"sku": second, "quantity": 1}],
+        "shipping_address": ADDRESS_JSON,
+    }
     placed = customer_api.post("/api/orders/", body, format="json").json()
     assert placed["status"] == "pending"
     assert (placed["total"], placed["currency"], placed["payment_reference"]) == (
@@ -105,7 +109,9 @@ def test_every_order_command_answers_with_the_state_it_wrote(
     ).json()
     assert cancelled["status"] == "cancelled"
     assert (
-        orders.place_order(actor=customer, lines=[{"sku": first, "quantity": 1}]).state["status"]
+        orders.place_order(
+            actor=customer, lines=[{"sku": first, "quantity": 1}], shipping_address=ADDRESS
+        ).state["status"]
         == "pending"
     )
 
@@ -116,7 +122,9 @@ def test_the_order_page_says_processing_for_your_own_order_placed_elsewhere(
 ):
     # The page knew only the orders its own session placed; one placed through the API was a
     # 404 until the read side had it.
-    order = orders.place_order(actor=customer, lines=order_body(make_product(stock=5))["lines"])
+    order = orders.place_order(
+        actor=customer, lines=order_body(make_product(stock=5))["lines"], shipping_address=ADDRESS
+    )
     client.force_login(customer)
     page = client.get(f"/orders/{order.id}/")
     assert page.status_code == 200

@@ -11,7 +11,7 @@ from orders import commands as orders
 from orders.models import Order
 from readmodels import engine
 from tests.conftest import event_count
-from tests.helpers import snapshot
+from tests.helpers import ADDRESS, ADDRESS_JSON, snapshot
 
 ANONYMOUS, OWNER, OTHER_CUSTOMER, STAFF = "anonymous", "owner", "other customer", "staff"
 SKU = "BEANS-1"
@@ -51,7 +51,9 @@ def shop(make_customer, make_product, staff):
     def build(state: str = "pending") -> Shop:
         owner, other = make_customer(), make_customer()
         make_product(SKU, price="7.50", stock=10)
-        order_id = orders.place_order(actor=owner, lines=[{"sku": SKU, "quantity": 2}]).id
+        order_id = orders.place_order(
+            actor=owner, lines=[{"sku": SKU, "quantity": 2}], shipping_address=ADDRESS
+        ).id
         if state in ("paid", "shipped"):
             orders.pay_order(actor=owner, order_id=order_id, amount="15.00", payment_reference="P")
         if state == "shipped":
@@ -201,7 +203,9 @@ def test_who_may_place_an_order(shop, who, status, code):
     s = shop()
     before, events = snapshot(), event_count()
     response = s.clients[who].post(
-        "/api/orders/", {"lines": [{"sku": SKU, "quantity": 1}]}, format="json"
+        "/api/orders/",
+        {"lines": [{"sku": SKU, "quantity": 1}], "shipping_address": ADDRESS_JSON},
+        format="json",
     )
     if code is not None:
         error_of(response, status, code)
@@ -219,14 +223,19 @@ def test_who_may_place_an_order(shop, who, status, code):
 REFUSALS = [
     # 400: malformed JSON, wrong types, missing or broken fields
     (OWNER, None, None, "{not json", 400, "parse_error", None),
-    (OWNER, None, None, {"lines": "two bags"}, 400, "invalid", "lines"),
-    (OWNER, None, None, {"lines": [{"sku": SKU, "quantity": "lots"}]}, 400, "invalid", "lines[0].quantity"),
+    (OWNER, None, None, {"lines": "two bags", "shipping_address": ADDRESS_JSON}, 400, "invalid", "lines"),
+    (OWNER, None, None, {"lines": [{"sku": SKU, "quantity": "lots"}], "shipping_address": ADDRESS_JSON}, 400, "invalid", "lines[0].quantity"),
     (OWNER, None, None, {}, 400, "invalid", "lines"),
-    (OWNER, None, None, {"lines": []}, 400, "invalid", "lines"),
-    (OWNER, None, None, {"lines": [{"sku": SKU, "quantity": 1}] * 51}, 400, "invalid", "lines"),
-    (OWNER, None, None, {"lines": [{"sku": SKU, "quantity": 1001}]}, 400, "invalid", "lines[0].quantity"),
-    (OWNER, None, None, {"lines": [{"sku": SKU, "quantity": 0}]}, 400, "invalid", "lines[0].quantity"),
-    (OWNER, None, None, {"lines": [{"sku": "NOPE-1", "quantity": 1}]}, 400, "unknown_product", None),
+    (OWNER, None, None, {"lines": [], "shipping_address": ADDRESS_JSON}, 400, "invalid", "lines"),
+    (OWNER, None, None, {"lines": [{"sku": SKU, "quantity": 1}] * 51, "shipping_address": ADDRESS_JSON}, 400, "invalid", "lines"),
+    (OWNER, None, None, {"lines": [{"sku": SKU, "quantity": 1001}], "shipping_address": ADDRESS_JSON}, 400, "invalid", "lines[0].quantity"),
+    (OWNER, None, None, {"lines": [{"sku": SKU, "quantity": 0}], "shipping_address": ADDRESS_JSON}, 400, "invalid", "lines[0].quantity"),
+    (OWNER, None, None, {"lines": [{"sku": "NOPE-1", "quantity": 1}], "shipping_address": ADDRESS_JSON}, 400, "unknown_product", None),
+    (OWNER, None, None, {"lines": [{"sku": SKU, "quantity": 1}]}, 400, "invalid", "shipping_address"),
+    (OWNER, None, None, {"lines": [{"sku": SKU, "quantity": 1}], "shipping_address": {**ADDRESS_JSON, "name": " "}}, 400, "invalid", "shipping_address.name"),
+    (OWNER, None, None, {"lines": [{"sku": SKU, "quantity": 1}], "shipping_address": {**ADDRESS_JSON, "country": "US"}}, 400, "invalid", "shipping_address.country"),
+    (OWNER, None, None, {"lines": [{"sku": SKU, "quantity": 1}], "shipping_address": {**ADDRESS_JSON, "city": "x" * 61}}, 400, "invalid", "shipping_address.city"),
+    (OWNER, None, None, {"lines": [{"sku": SKU, "quantity": 1}], "shipping_address": {**ADDRESS_JSON, "postal_code": "1011 AB"}}, 400, "invalid", "shipping_address.postal_code"),
     (OWNER, "pay", "pending", "{not json", 400, "parse_error", None),
     (OWNER, "pay", "pending", {"amount": "ten", "payment_reference": "P"}, 400, "invalid", "amount"),
     (OWNER, "pay", "pending", {"amount": "15.00"}, 400, "invalid", "payment_reference"),
@@ -247,7 +256,7 @@ REFUSALS = [
     (STAFF, "cancel", "shipped", BODIES["cancel"], 409, "invalid_status_transition", None),
     (OWNER, "pay", "pending", {**BODIES["pay"], "expected_version": 9}, 409, "version_conflict", "expected_version"),
     (OWNER, "pay", "paid", {**BODIES["pay"], "payment_reference": "OTHER"}, 409, "already_paid", None),
-    (OWNER, None, None, {"lines": [{"sku": SKU, "quantity": 11}]}, 409, "insufficient_stock", None),
+    (OWNER, None, None, {"lines": [{"sku": SKU, "quantity": 11}], "shipping_address": ADDRESS_JSON}, 409, "insufficient_stock", None),
 ]  # fmt: skip
 
 

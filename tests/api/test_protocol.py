@@ -11,12 +11,13 @@ from api.models import IdempotentRequest
 from core.eventlog import position_of
 from readmodels import engine
 from readmodels.models import DomainEvent
+from tests.helpers import ADDRESS_JSON
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def order_body(sku, quantity=1):
-    return {"lines": [{"sku": sku, "quantity": quantity}]}
+    return {"lines": [{"sku": sku, "quantity": quantity}], "shipping_address": ADDRESS_JSON}
 
 
 def test_a_retry_with_the_same_key_replays_without_running_the_command(customer_api, make_product):

@@ -13,6 +13,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 
 from readmodels.models import DomainEvent
+from tests.helpers import ADDRESS_JSON
 from tests.pages.conftest import caught_up
 
 CLIENTS, ORDERS_PER_CLIENT = 4, 20
@@ -47,7 +48,10 @@ def test_orders_replayed_by_several_clients_read_back_exactly(
             for n in range(ORDERS_PER_CLIENT):
                 skus = draw.sample(sorted(PRICES), draw.randint(1, 3))
                 lines = {sku: draw.randint(1, 4) for sku in skus}
-                body = {"lines": [{"sku": s, "quantity": q} for s, q in lines.items()]}
+                body = {
+                    "lines": [{"sku": s, "quantity": q} for s, q in lines.items()],
+                    "shipping_address": ADDRESS_JSON,
+                }
                 # Half the orders are sent without the trailing slash, and every one twice
                 # with its Idempotency-Key (a retry): one order each.
                 path = "/orders/" if n % 2 else "/orders"

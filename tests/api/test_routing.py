@@ -9,6 +9,7 @@ from django.test import Client
 from rest_framework.authtoken.models import Token
 
 from orders.models import Order
+from tests.helpers import ADDRESS_JSON
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +25,7 @@ def test_head_reaches_the_get_view_and_options_names_both_methods(api):
 
 def test_a_session_post_needs_its_csrf_token_and_a_token_post_does_not(customer, make_product):
     sku = make_product(stock=5)
-    body = json.dumps({"lines": [{"sku": sku, "quantity": 1}]})
+    body = json.dumps({"lines": [{"sku": sku, "quantity": 1}], "shipping_address": ADDRESS_JSON})
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(customer)
     refused = browser.post("/api/orders/", body, content_type="application/json")

@@ -24,6 +24,7 @@ import config.wsgi
 from catalog import commands as catalog
 from orders import commands as orders
 from readmodels import engine
+from tests.helpers import ADDRESS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -77,7 +78,9 @@ def seeded(staff, customer):
         catalog.create_product(
             actor=staff, sku=sku, name=f"Fuzz {i}", category="fuzz", price="4.50", stock=50
         )
-    order = orders.place_order(actor=customer, lines=[{"sku": skus[0], "quantity": 2}])
+    order = orders.place_order(
+        actor=customer, lines=[{"sku": skus[0], "quantity": 2}], shipping_address=ADDRESS
+    )
     engine.run_all()
     SEEDED.update(sku=skus, order_id=[order.id])
     yield

@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 
 from orders import commands
 from readmodels import engine
+from tests.helpers import ADDRESS, ADDRESS_JSON
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -44,7 +45,10 @@ def shop(customer, staff, make_product):
 
 
 def two_lines(skus):
-    return {"lines": [{"sku": sku, "quantity": 1} for sku in skus]}
+    return {
+        "lines": [{"sku": sku, "quantity": 1} for sku in skus],
+        "shipping_address": ADDRESS_JSON,
+    }
 
 
 def place(shop, **headers):
@@ -114,7 +118,9 @@ def test_staff_restock(shop):
 )
 def test_queries(shop, who, path):
     order = commands.place_order(
-        actor=shop["customer_user"], lines=two_lines(shop["skus"])["lines"]
+        actor=shop["customer_user"],
+        lines=two_lines(shop["skus"])["lines"],
+        shipping_address=ADDRESS,
     )
     engine.run_all()
     url = path.format(sku=shop["skus"][0], order=order.id)
@@ -152,7 +158,9 @@ def test_pages(shop, client):
     _, product = statements(lambda: client.get(f"/products/{shop['skus'][0]}/"))
     review = client.get("/checkout/").content.decode()  # the review step carries the form's key
     key = re.search(r'name="idempotency_key" value="([0-9a-f]+)"', review)[1]
-    response, checkout = statements(lambda: client.post("/checkout/", {"idempotency_key": key}))
+    response, checkout = statements(
+        lambda: client.post("/checkout/", {"idempotency_key": key, **ADDRESS_JSON})
+    )
     assert response.status_code == 302, response.content
     counts = {"home": len(home), "product": len(product), "checkout": len(checkout)}
     # home: categories, product count, session, user, products; product: the product,

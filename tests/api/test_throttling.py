@@ -13,7 +13,7 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from api.models import IdempotentRequest
 from api.throttling import AnonThrottle
-from tests.helpers import snapshot
+from tests.helpers import ADDRESS_JSON, snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -77,7 +77,7 @@ def test_a_throttled_order_is_not_placed(customer_with_token, make_product):
     before = snapshot()
     response = customer_with_token.post(
         "/api/orders/",
-        {"lines": [{"sku": sku, "quantity": 1}]},
+        {"lines": [{"sku": sku, "quantity": 1}], "shipping_address": ADDRESS_JSON},
         format="json",
         HTTP_IDEMPOTENCY_KEY="throttled-1",
     )

@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from catalog import queries as catalog_queries
 from catalog.models import Category, Product
 from orders import queries as order_queries
+from orders.api import AddressIn
 from orders.models import Customer, Order, OrderLine
 from readmodels.models import (
     CategorySummary,
@@ -568,6 +569,7 @@ class BaselineLineIn(serializers.Serializer):
 
 class BaselineOrderIn(serializers.Serializer):
     lines = BaselineLineIn(many=True, allow_empty=False, max_length=50)
+    shipping_address = AddressIn()
 
 
 class BaselinePlaceOrder(APIView):
@@ -590,9 +592,11 @@ class BaselinePlaceOrder(APIView):
             ):
                 return Response({"error": "unavailable"}, status=409)
             total = sum((p.price * quantities[p.sku] for p in products), Decimal(0))
+            address = body.validated_data["shipping_address"]
             order = Order.objects.create(
-                customer=customer, total=total, currency=products[0].currency
-            )
+                customer=customer, total=total, currency=products[0].currency,
+                **{f"shipping_{part}": value for part, value in address.items()},
+            )  # fmt: skip
             OrderLine.objects.bulk_create(
                 OrderLine(
                     order=order,

@@ -113,10 +113,11 @@ def time_new_orders(*, sku: str, buyer, others: list[str], count: int) -> dict:
     applying them in live-sized batches."""
     from orders import commands as orders
     from readmodels import engine
+    from tests.helpers import ADDRESS
 
     for i in range(count):
         lines = [{"sku": sku, "quantity": 1}, {"sku": others[i % len(others)], "quantity": 1}]
-        orders.place_order(actor=buyer, lines=lines)
+        orders.place_order(actor=buyer, lines=lines, shipping_address=ADDRESS)
     seconds = {}
     for projection in engine.get_projections():
         start = time.perf_counter()

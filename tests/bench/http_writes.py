@@ -113,9 +113,18 @@ def _checkpoint_samples(stop: threading.Event, samples: list) -> None:
 
 
 def _round(port: int, path: str, clients: list[dict], seconds: float, keyed: bool, env) -> dict:
+    from tests.helpers import ADDRESS_JSON
+
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as plan:
         json.dump(
-            {"port": port, "path": path, "seconds": seconds, "keyed": keyed, "clients": clients},
+            {
+                "port": port,
+                "path": path,
+                "seconds": seconds,
+                "keyed": keyed,
+                "clients": clients,
+                "shipping_address": ADDRESS_JSON,
+            },
             plan,
         )
     out = subprocess.run(
@@ -152,9 +161,12 @@ def statements_per_request(client_spec: dict) -> dict[str, int]:
     from django.test.utils import CaptureQueriesContext
     from rest_framework.test import APIClient
 
+    from tests.helpers import ADDRESS_JSON
+
     api = APIClient(HTTP_HOST="127.0.0.1")
     api.credentials(HTTP_AUTHORIZATION=f"Token {client_spec['token']}")
-    body = {"lines": [{"sku": sku, "quantity": 1} for sku in client_spec["skus"][:2]]}
+    body = {"lines": [{"sku": sku, "quantity": 1} for sku in client_spec["skus"][:2]],
+            "shipping_address": ADDRESS_JSON}  # fmt: skip
     counts = {}
 
     def count(name, call):

@@ -31,13 +31,14 @@ def place_one(rng, skus, users, hot=None):
 
     from core.errors import Conflict
     from orders import commands
+    from tests.helpers import ADDRESS
 
     user = get_user_model().objects.select_related("customer").get(pk=rng.choice(users))
     lines = [{"sku": sku, "quantity": 1} for sku in rng.sample(skus, rng.randint(1, 3))]
     if hot:  # the hot product in every order, beside the others
         lines = [{"sku": hot, "quantity": 1}, *(line for line in lines if line["sku"] != hot)]
     try:
-        return commands.place_order(actor=user, lines=lines)
+        return commands.place_order(actor=user, lines=lines, shipping_address=ADDRESS)
     except Conflict:  # insufficient stock: refused, nothing written
         return None
 

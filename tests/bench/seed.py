@@ -11,7 +11,6 @@ a year), password hashes (one precomputed hash instead of 5,000 PBKDF2 runs), co
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import random
 from datetime import UTC, datetime, timedelta
@@ -24,6 +23,8 @@ from django.utils.text import slugify
 
 from catalog import events as catalog_events
 from orders import events as order_events
+from orders.commands import request_digest
+from tests.helpers import ADDRESS
 
 PASSWORD = "bench-Passphrase-2026"
 WORDS = [
@@ -195,7 +196,7 @@ def scale_plan(scale: str) -> Plan:
 
 
 def digest(quantities: dict[str, int]) -> str:
-    return hashlib.sha256(json.dumps(sorted(quantities.items())).encode()).hexdigest()
+    return request_digest(quantities, ADDRESS)
 
 
 def _reserve(table: str, count: int) -> int:
@@ -410,6 +411,7 @@ class Seeding:
                     total=total,
                     currency=self.currency,
                     placed_at=o.placed_at,
+                    shipping_address=ADDRESS.as_dict(),
                 ),
                 owner,
             )
@@ -480,6 +482,7 @@ class Seeding:
                     None,
                     digest(quantities),
                     version,
+                    *ADDRESS.as_dict().values(),
                 )
             )
         _copy(
@@ -501,6 +504,7 @@ class Seeding:
                 "idempotency_key",
                 "request_digest",
                 "version",
+                *(f"shipping_{part}" for part in ADDRESS.as_dict()),
             ],
             order_rows,
         )
@@ -606,7 +610,7 @@ def apply_with_commands(plan: Plan) -> None:
         owner = users[o.customer]
         if kind == "place":
             lines = [{"sku": plan.products[p]["sku"], "quantity": q} for p, q in o.lines]
-            ids[i] = orders.place_order(actor=owner, lines=lines).id
+            ids[i] = orders.place_order(actor=owner, lines=lines, shipping_address=ADDRESS).id
         elif kind == "paid":
             total = sum((plan.products[p]["price"] * q for p, q in o.lines), Decimal(0))
             orders.pay_order(

@@ -31,7 +31,10 @@ def main() -> None:
         skus, n = spec["skus"], 0
         while time.perf_counter() < deadline:
             body = json.dumps(
-                {"lines": [{"sku": skus[(n + k) % len(skus)], "quantity": 1} for k in (0, 1)]}
+                {
+                    "lines": [{"sku": skus[(n + k) % len(skus)], "quantity": 1} for k in (0, 1)],
+                    "shipping_address": plan["shipping_address"],
+                }
             )
             headers = {
                 "Authorization": f"Token {spec['token']}",

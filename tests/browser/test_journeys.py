@@ -12,8 +12,15 @@ from playwright.sync_api import expect
 from catalog import commands as catalog
 from orders import commands as orders
 from tests.browser.conftest import ARTIFACTS
-from tests.browser.test_shop_in_a_browser import PASSWORD, fits, log_in, open_filters
+from tests.browser.test_shop_in_a_browser import (
+    PASSWORD,
+    fill_address,
+    fits,
+    log_in,
+    open_filters,
+)
 from tests.conftest import STAFF_PERMISSIONS, grant
+from tests.helpers import ADDRESS
 from tests.pages.conftest import caught_up
 
 SHOTS = ARTIFACTS / "screenshots"
@@ -153,10 +160,12 @@ def test_a_shopper_browses_reviews_orders_pays_and_cancels(new_page, viewport, d
 
     page.get_by_role("link", name="Go to checkout").click()
     expect(page.locator("#review-total")).to_have_text("€48.40")
+    fill_address(page)
     check(page, "review")
     page.get_by_role("button", name="Place order").click()
     expect(page.get_by_role("heading", name="Thank you for your order!")).to_be_visible()
     expect(page.locator("#order-total")).to_have_text("€48.40")
+    expect(page.locator("#order-address")).to_contain_text("10117 Berlin")
     check(page, "thanks")
 
     page.get_by_role("button", name="Pay €48.40").click()
@@ -168,6 +177,7 @@ def test_a_shopper_browses_reviews_orders_pays_and_cancels(new_page, viewport, d
     page.goto("/products/EQP-KTL-1/")
     page.get_by_role("button", name="Add to cart").click()
     page.get_by_role("link", name="Go to checkout").click()
+    expect(page.locator("#id_city")).to_have_value("Berlin")  # where the last order went
     page.get_by_role("button", name="Place order").click()
     expect(page.locator("#order-status")).to_have_text("Awaiting payment")
     page.get_by_role("link", name="Cancel this order…").click()
@@ -223,7 +233,9 @@ def test_keyboard_focus_is_visible(new_page):
 
 
 def test_staff_dashboard_and_fulfilment(new_page, viewport, demo_catalog, customer):
-    placed = orders.place_order(actor=customer, lines=[{"sku": "COF-ESP-1", "quantity": 2}])
+    placed = orders.place_order(
+        actor=customer, lines=[{"sku": "COF-ESP-1", "quantity": 2}], shipping_address=ADDRESS
+    )
     orders.pay_order(actor=customer, order_id=placed.id, amount="39.80", payment_reference="P1")
     grant(
         get_user_model().objects.create_user(
@@ -244,6 +256,7 @@ def test_staff_dashboard_and_fulfilment(new_page, viewport, demo_catalog, custom
             page.locator(f"#ship-{placed.id}").evaluate("row => getComputedStyle(row).display")
             == "block"
         )
+    expect(page.locator(f"#ship-to-{placed.id}")).to_contain_text("Unter den Linden 5")
     check(page, "fulfilment")
     page.locator(f"#tracking-{placed.id}").fill("TRK-77")
     page.locator(f"#ship-{placed.id}").get_by_role("button", name="Ship").click()
@@ -267,3 +280,39 @@ def test_error_pages_have_the_shop_around_them(new_page, viewport, customer):
     check(page)
     page.get_by_role("link", name="Go to the shop").click()
     expect(page).to_have_url(re.compile(r"^http://[^/]+/$"))
+
+
+def test_checkout_asks_where_to_ship_with_errors_next_to_the_fields(
+    new_page, viewport, demo_catalog, customer
+):
+    page = new_page(viewport)
+    log_in(page, customer.username, PASSWORD, next_url="/products/TEA-GRN-1/")
+    page.get_by_role("button", name="Add to cart").click()
+    page.get_by_role("link", name="Go to checkout").click()
+    expect(page.get_by_role("heading", name="Shipping address")).to_be_visible()
+    fill_address(page)
+    page.locator("#id_name").fill("   ")  # blank, however many spaces
+    page.locator("#id_country").select_option("NL")  # a German postal code, now wrong
+    page.get_by_role("button", name="Place order").click()
+    expect(page.locator("#address-errors")).to_have_text(
+        "Please correct the 2 address fields marked below."
+    )
+    for field, message in [
+        ("name", "This field is required."),
+        ("postal_code", "Enter a postal code of Netherlands, such as 1011 AB."),
+    ]:
+        expect(page.locator(f"#id_{field}_error")).to_have_text(message)
+        expect(page.locator(f"#id_{field}")).to_have_attribute(
+            "aria-describedby", re.compile(rf"\bid_{field}_error\b")
+        )
+    expect(page.locator("#id_city")).to_have_value("Berlin")  # what was typed is kept
+    check(page, "review-address-errors")
+
+    page.locator("#id_name").fill("Ada Lovelace")
+    page.locator("#id_postal_code").fill("1016gv")
+    page.locator("#id_city").fill("Amsterdam")
+    page.get_by_role("button", name="Place order").click()
+    expect(page.get_by_role("heading", name="Thank you for your order!")).to_be_visible()
+    expect(page.locator("#order-address")).to_contain_text("1016 GV Amsterdam")
+    expect(page.locator("#order-address")).to_contain_text("Netherlands")
+    check(page)

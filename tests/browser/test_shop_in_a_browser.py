@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from orders import commands as orders
 from readmodels.tasks import run_projections
-from tests.helpers import HorizonHolder
+from tests.helpers import ADDRESS, HorizonHolder
 from tests.pages.conftest import caught_up
 
 PASSWORD = "a-long-Passphrase-7"
@@ -41,6 +41,16 @@ def open_filters(page):
     if toggle.is_visible():
         toggle.click()
         expect(page.locator("#id_q")).to_be_visible()
+
+
+def fill_address(page, address=ADDRESS):
+    """The review step's shipping address, typed as a shopper would (the country chosen)."""
+    for part, value in address.as_dict().items():
+        field = page.locator(f"#id_{part}")
+        if part == "country":
+            field.select_option(value)
+        else:
+            field.fill(value)
 
 
 def add_to_cart(page, search: str, product_name: str, quantity: int):
@@ -78,6 +88,7 @@ def test_shopper_signs_up_searches_checks_out_sees_processing_then_pays(new_page
 
     page.get_by_role("link", name="Go to checkout").click()
     expect(page.locator("#review-total")).to_have_text("€39.50")
+    fill_address(page)
     with HorizonHolder():
         page.get_by_role("button", name="Place order").click()
         expect(page.get_by_text("Thank you for your order!")).to_be_visible()
@@ -92,7 +103,9 @@ def test_shopper_signs_up_searches_checks_out_sees_processing_then_pays(new_page
 
 def test_staff_ship_an_order_in_the_admin_and_the_shopper_sees_it(new_page, make_product, customer):
     make_product("BEAN-1", name="House beans", price="12.00")
-    placed = orders.place_order(actor=customer, lines=[{"sku": "BEAN-1", "quantity": 1}])
+    placed = orders.place_order(
+        actor=customer, lines=[{"sku": "BEAN-1", "quantity": 1}], shipping_address=ADDRESS
+    )
     orders.pay_order(actor=customer, order_id=placed.id, amount="12.00", payment_reference="P1")
     get_user_model().objects.create_superuser("boss", "boss@example.com", "boss-Passphrase-1")
 

@@ -10,6 +10,7 @@ from catalog import commands as catalog
 from orders import commands as orders
 from readmodels import engine
 from readmodels.models import DomainEvent
+from tests.helpers import ADDRESS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,10 +32,14 @@ def story(staff, customer, make_product):
     cancelled, then 10 restocked; and one order paid. Returns (sku, the events of the sku)."""
     make_product("HIST-1", price="10.00", stock=5, name="Historic")
     catalog.change_price(actor=staff, sku="HIST-1", price="12.00")
-    cancelled = orders.place_order(actor=customer, lines=[{"sku": "HIST-1", "quantity": 2}])
+    cancelled = orders.place_order(
+        actor=customer, lines=[{"sku": "HIST-1", "quantity": 2}], shipping_address=ADDRESS
+    )
     orders.cancel_order(actor=customer, order_id=cancelled.id, reason="changed my mind")
     catalog.restock(actor=staff, sku="HIST-1", quantity=10, reason="delivery")
-    paid = orders.place_order(actor=customer, lines=[{"sku": "HIST-1", "quantity": 1}])
+    paid = orders.place_order(
+        actor=customer, lines=[{"sku": "HIST-1", "quantity": 1}], shipping_address=ADDRESS
+    )
     orders.pay_order(actor=customer, order_id=paid.id, amount="12.00", payment_reference="P-1")
     engine.run_all()
     return {"sku": "HIST-1", "cancelled": cancelled.id, "paid": paid.id}

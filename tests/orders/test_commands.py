@@ -10,7 +10,7 @@ from core.errors import Conflict, IdempotencyKeyReused, NotFound, PermissionDeni
 from orders import commands
 from orders.models import Order, OrderStatus
 from readmodels.models import DomainEvent
-from tests.helpers import assert_refused
+from tests.helpers import ADDRESS, assert_refused
 
 
 def stock(sku):
@@ -19,7 +19,10 @@ def stock(sku):
 
 def place(actor, *lines, key=None):
     return commands.place_order(
-        actor=actor, lines=[{"sku": s, "quantity": q} for s, q in lines], idempotency_key=key
+        actor=actor,
+        lines=[{"sku": s, "quantity": q} for s, q in lines],
+        idempotency_key=key,
+        shipping_address=ADDRESS,
     )
 
 
@@ -117,7 +120,9 @@ def test_place_order_reserves_stock_captures_prices_and_records_the_lines(custom
 def test_place_order_refuses_malformed_lines(customer, make_product, lines, code):
     make_product("XYZ", stock=5000)
     assert_refused(
-        ValidationFailed, code, lambda: commands.place_order(actor=customer, lines=lines)
+        ValidationFailed,
+        code,
+        lambda: commands.place_order(actor=customer, lines=lines, shipping_address=ADDRESS),
     )
 
 
@@ -166,12 +171,16 @@ def test_a_form_sent_again_without_lines_gets_the_order_its_key_placed(customer,
     # The checkout page's second sending finds the cart emptied by the first.
     sku = make_product(stock=10)
     first = place(customer, (sku, 2), key="checkout-1")
-    again = commands.place_order(actor=customer, lines=[], idempotency_key="checkout-1")
+    again = commands.place_order(
+        actor=customer, lines=[], shipping_address=ADDRESS, idempotency_key="checkout-1"
+    )
     assert (again.id, again.token) == (first.id, first.token)
     assert_refused(
         ValidationFailed,
         "no_lines",
-        lambda: commands.place_order(actor=customer, lines=[], idempotency_key="checkout-2"),
+        lambda: commands.place_order(
+            actor=customer, lines=[], shipping_address=ADDRESS, idempotency_key="checkout-2"
+        ),
     )
 
 

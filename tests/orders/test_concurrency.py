@@ -13,7 +13,7 @@ from core.errors import Conflict, ValidationFailed
 from orders import commands
 from orders.models import Order
 from tests.conftest import wait_until
-from tests.helpers import in_own_connection, waiting_for_locks
+from tests.helpers import ADDRESS, in_own_connection, waiting_for_locks
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -41,7 +41,9 @@ def test_twenty_buyers_for_ten_units_make_exactly_ten_orders(make_customer, make
     buyers = [make_customer() for _ in range(20)]
     outcomes = run_together(
         *[
-            lambda b=b: commands.place_order(actor=b, lines=[{"sku": sku, "quantity": 1}])
+            lambda b=b: commands.place_order(
+                actor=b, lines=[{"sku": sku, "quantity": 1}], shipping_address=ADDRESS
+            )
             for b in buyers
         ]
     )
@@ -59,6 +61,7 @@ def test_orders_sharing_products_in_opposite_order_never_deadlock(make_customer,
         lambda buyer=buyer, i=i: commands.place_order(
             actor=buyer,
             lines=[{"sku": a, "quantity": 1}, {"sku": b, "quantity": 1}][:: 1 if i % 2 else -1],
+            shipping_address=ADDRESS,
         )
         for i, buyer in enumerate(buyers)
         for _ in range(3)
@@ -88,7 +91,10 @@ def test_one_idempotency_key_sent_twice_at_once_makes_one_order(customer, make_p
     outcomes = run_together(
         *[
             lambda: commands.place_order(
-                actor=customer, lines=[{"sku": sku, "quantity": 1}], idempotency_key="k1"
+                actor=customer,
+                lines=[{"sku": sku, "quantity": 1}],
+                idempotency_key="k1",
+                shipping_address=ADDRESS,
             )
             for _ in range(4)
         ]
@@ -104,7 +110,10 @@ def test_double_clicked_checkout_for_the_last_unit_returns_the_first_order(custo
     fail the stock check against the unit the first took."""
     sku = make_product(stock=1)
     place = lambda: commands.place_order(  # noqa: E731
-        actor=customer, lines=[{"sku": sku, "quantity": 1}], idempotency_key="double-click"
+        actor=customer,
+        lines=[{"sku": sku, "quantity": 1}],
+        idempotency_key="double-click",
+        shipping_address=ADDRESS,
     )
     with ThreadPoolExecutor(2) as pool:
         with transaction.atomic():

@@ -8,6 +8,7 @@ from orders import commands as orders
 from orders.models import Customer, Order
 from readmodels.models import DomainEvent, ProjectionCheckpoint
 from tests.conftest import wait_until
+from tests.helpers import ADDRESS
 from tests.pages.conftest import caught_up
 
 
@@ -127,8 +128,12 @@ def test_add_customer_runs_register_customer(admin_client):
 
 def test_order_actions_ship_deliver_cancel(admin_client, customer, make_product):
     make_product("A-1", price="2.50")
-    first = orders.place_order(actor=customer, lines=[{"sku": "A-1", "quantity": 2}])
-    second = orders.place_order(actor=customer, lines=[{"sku": "A-1", "quantity": 1}])
+    first = orders.place_order(
+        actor=customer, lines=[{"sku": "A-1", "quantity": 2}], shipping_address=ADDRESS
+    )
+    second = orders.place_order(
+        actor=customer, lines=[{"sku": "A-1", "quantity": 1}], shipping_address=ADDRESS
+    )
     orders.pay_order(actor=customer, order_id=first.id, amount="5.00", payment_reference="R")
     url = "/admin/orders/order/"
     assert admin_client.get(f"{url}add/").status_code == 403

@@ -10,7 +10,7 @@ from orders import commands as orders
 from orders.models import Order
 from readmodels.models import DomainEvent, OrderSummary
 from tests.conftest import wait_until
-from tests.helpers import snapshot
+from tests.helpers import ADDRESS, ADDRESS_JSON, snapshot
 from tests.pages.conftest import caught_up
 
 
@@ -136,7 +136,9 @@ def test_product_page_shows_sales_figures_to_staff_only(
 ):
     # The same decision as on the API: sales figures are the shop's business.
     make_product("HOT-1", name="Hot beans", stock=9)
-    orders.place_order(actor=customer, lines=[{"sku": "HOT-1", "quantity": 2}])
+    orders.place_order(
+        actor=customer, lines=[{"sku": "HOT-1", "quantity": 2}], shipping_address=ADDRESS
+    )
     caught_up()
     for shopper in (client, client_for(customer)):
         assert "sold" not in shopper.get("/products/HOT-1/").content.decode()
@@ -261,8 +263,8 @@ def test_checkout_reviews_then_places_one_order_even_when_submitted_twice(
     assert review.status_code == 200 and Order.objects.count() == 0
     assert "Review your order" in review.content.decode() and "€5.00" in review.content.decode()
     key = checkout_key(review)
-    first = client.post("/checkout/", {"idempotency_key": key})
-    again = client.post("/checkout/", {"idempotency_key": key})
+    first = client.post("/checkout/", {"idempotency_key": key, **ADDRESS_JSON})
+    again = client.post("/checkout/", {"idempotency_key": key, **ADDRESS_JSON})
     assert first.status_code == again.status_code == 302
     assert first["Location"] == again["Location"] == f"/orders/{Order.objects.get().pk}/thanks/"
     assert Order.objects.count() == 1
@@ -276,8 +278,10 @@ def test_checkout_refusal_is_shown_on_the_cart_line(client, customer, make_produ
     client.force_login(customer)
     client.post("/cart/add/FEW-1/", {"quantity": 1})
     review = client.get("/checkout/")
-    orders.place_order(actor=customer, lines=[{"sku": "FEW-1", "quantity": 1}])  # the last one
-    response = client.post("/checkout/", {"idempotency_key": checkout_key(review)})
+    orders.place_order(
+        actor=customer, lines=[{"sku": "FEW-1", "quantity": 1}], shipping_address=ADDRESS
+    )  # the last one
+    response = client.post("/checkout/", {"idempotency_key": checkout_key(review), **ADDRESS_JSON})
     assert response.status_code == 400
     assert "Only 0 left, you asked for 1." in response.content.decode()
     assert Order.objects.count() == 1
@@ -287,7 +291,9 @@ def test_checkout_refusal_is_shown_on_the_cart_line(client, customer, make_produ
 
 def Client_post_empty_cart(client):
     client.post("/cart/remove/FEW-1/")
-    return client.post("/checkout/", {"idempotency_key": "k-empty"}).content.decode()
+    return client.post(
+        "/checkout/", {"idempotency_key": "k-empty", **ADDRESS_JSON}
+    ).content.decode()
 
 
 def test_thank_you_page_shows_the_order_once_the_read_side_has_it(client, customer, make_product):
@@ -295,7 +301,7 @@ def test_thank_you_page_shows_the_order_once_the_read_side_has_it(client, custom
     caught_up()
     client.force_login(customer)
     client.post("/cart/add/A-1/", {"quantity": 2})
-    response = client.post("/checkout/", {"idempotency_key": "key-1"})
+    response = client.post("/checkout/", {"idempotency_key": "key-1", **ADDRESS_JSON})
     order_id = Order.objects.get().pk
     wait_until(lambda: OrderSummary.objects.filter(order_id=order_id).exists())
     page = client.get(response["Location"])
@@ -312,7 +318,9 @@ def test_confirming_page_polls_with_htmx_for_an_order_not_yet_projected(
     sku = make_product()
     client.force_login(customer)
     # No worker runs here: the order is in the event log, not yet on the read side.
-    order_id = orders.place_order(actor=customer, lines=[{"sku": sku, "quantity": 1}]).id
+    order_id = orders.place_order(
+        actor=customer, lines=[{"sku": sku, "quantity": 1}], shipping_address=ADDRESS
+    ).id
     page = client.get(f"/orders/{order_id}/thanks/").content.decode()
     assert "Thank you for your order!" in page and "Confirming your order…" in page
     assert f'hx-get="/orders/{order_id}/thanks/"' in page
@@ -323,7 +331,9 @@ def test_confirming_page_polls_with_htmx_for_an_order_not_yet_projected(
 
 
 def place(customer, sku="A-1", quantity=2):
-    return orders.place_order(actor=customer, lines=[{"sku": sku, "quantity": quantity}])
+    return orders.place_order(
+        actor=customer, lines=[{"sku": sku, "quantity": quantity}], shipping_address=ADDRESS
+    )
 
 
 def test_my_orders_detail_timeline_and_pay(client, customer, make_product):
@@ -429,3 +439,85 @@ def test_login_and_logout(client, customer):
     assert messages_of(client, out) == ["You are logged out. See you soon."]
     assert client.get("/orders/").status_code == 302
     assert get_user_model().objects.filter(username=customer.username).exists()
+
+
+# --- the shipping address at checkout ---
+
+
+@pytest.fixture
+def at_checkout(client, customer, make_product):
+    """A logged-in shopper with one product in the cart, about to check out."""
+    make_product("A-1", price="2.50")
+    caught_up()
+    client.force_login(customer)
+    client.post("/cart/add/A-1/", {"quantity": 1})
+    return client
+
+
+def test_checkout_asks_where_to_ship_and_the_order_page_shows_it(client, at_checkout):
+    review = client.get("/checkout/").content.decode()
+    for part in ["name", "line1", "line2", "postal_code", "city", "country"]:
+        assert f'name="{part}"' in review
+    assert 'autocomplete="shipping postal-code"' in review and 'value="NL"' in review
+    line2 = {**ADDRESS_JSON, "line2": "  3rd floor ", "postal_code": "1011ab", "country": "NL"}
+    key = checkout_key(client.get("/checkout/"))
+    placed = client.post("/checkout/", {"idempotency_key": key, **line2})
+    assert placed.status_code == 302
+    order = Order.objects.get()
+    # Trimmed, and the postal code in the country's own shape.
+    assert order.shipping_address.as_dict() == {
+        **line2,
+        "line2": "3rd floor",
+        "postal_code": "1011 AB",
+    }
+    caught_up()
+    page = client.get(f"/orders/{order.pk}/").content.decode()
+    shown = re.search(r'<address class="mb-0" id="order-address">(.*?)</address>', page)[1]
+    assert (
+        shown == "Ada Lovelace<br>Unter den Linden 5<br>3rd floor<br>1011 AB Berlin<br>Netherlands"
+    )
+
+    # The next checkout starts from the address the last order went to.
+    client.post("/cart/add/A-1/", {"quantity": 1})
+    again = client.get("/checkout/")
+    assert again.context["checkout_form"].initial["postal_code"] == "1011 AB"
+    assert 'value="1011 AB"' in again.content.decode()
+
+
+def test_checkout_shows_every_address_error_next_to_its_field_and_places_nothing(
+    client, at_checkout
+):
+    key = checkout_key(client.get("/checkout/"))
+    before = snapshot()
+    bad = {**ADDRESS_JSON, "name": "   ", "postal_code": "ABC", "city": "x" * 61}
+    response = client.post("/checkout/", {"idempotency_key": key, **bad})
+    assert response.status_code == 400
+    page = response.content.decode()
+    errors = response.context["checkout_form"].errors
+    assert errors == {
+        "name": ["This field is required."],
+        "postal_code": ["Enter a postal code of Germany, such as 10115."],
+        "city": ["Use at most 60 characters."],
+    }
+    for field in errors:
+        assert re.search(rf'id="id_{field}"[^>]*aria-describedby="id_{field}_error', page) or (
+            re.search(rf'aria-describedby="id_{field}_error[^"]*"[^>]*id="id_{field}"', page)
+        ), field
+    assert "Please correct the 3 address fields marked below." in page
+    assert snapshot() == before  # no order, no event
+    assert [line.sku for line in client.get("/cart/").context["lines"]] == ["A-1"]
+    # Fixed, the same form (its key unused by the refusal) places the order.
+    fixed = client.post("/checkout/", {"idempotency_key": key, **ADDRESS_JSON})
+    assert fixed.status_code == 302 and Order.objects.get().shipping_city == "Berlin"
+
+
+def test_checkout_refuses_a_country_the_shop_does_not_ship_to(client, at_checkout):
+    before = snapshot()
+    response = client.post(
+        "/checkout/", {"idempotency_key": "k-1", **ADDRESS_JSON, "country": "US"}
+    )
+    assert response.status_code == 400
+    assert response.context["checkout_form"].errors == {
+        "country": ["We do not ship there; choose one of the listed countries."]
+    }
+    assert snapshot() == before

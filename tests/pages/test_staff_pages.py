@@ -1,14 +1,19 @@
 """The staff dashboard and fulfilment pages."""
 
+import re
+
 import pytest
 
 from orders import commands as orders
 from orders import queries
+from tests.helpers import ADDRESS
 from tests.pages.conftest import caught_up
 
 
 def paid_order(customer, sku, quantity=2, price="2.50"):
-    placed = orders.place_order(actor=customer, lines=[{"sku": sku, "quantity": quantity}])
+    placed = orders.place_order(
+        actor=customer, lines=[{"sku": sku, "quantity": quantity}], shipping_address=ADDRESS
+    )
     orders.pay_order(
         actor=customer, order_id=placed.id, amount=price, payment_reference=f"R{placed.id}"
     )
@@ -74,7 +79,13 @@ def test_fulfilment_ships_and_delivers_with_errors_shown(client, staff, customer
     order_id = paid_order(customer, "A-1", price="5.00")
     caught_up()
     client.force_login(staff)
-    assert f'id="ship-{order_id}"' in client.get("/staff/fulfilment/").content.decode()
+    fulfilment = client.get("/staff/fulfilment/").content.decode()
+    assert f'id="ship-{order_id}"' in fulfilment
+    ship_to = re.search(rf'id="ship-to-{order_id}"[^>]*>(.*?)</td>', fulfilment, re.S)[1].strip()
+    assert ship_to == (
+        '<address class="mb-0">Ada Lovelace<br>Unter den Linden 5<br>10117 Berlin<br>Germany'
+        "</address>"
+    )
     blank = client.post(f"/staff/fulfilment/{order_id}/ship/", {"tracking_number": ""})
     assert blank.status_code == 400
     assert "Enter the tracking number." in blank.content.decode()

@@ -23,7 +23,7 @@ from readmodels.models import (
     ProjectionCheckpoint,
 )
 from readmodels.projections import PROJECTIONS
-from tests.helpers import held_open, record_unreadable_order
+from tests.helpers import ADDRESS, held_open, record_unreadable_order
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SUMMARIES = [ProductSummary, OrderSummary, CustomerSummary, DailySales, CategorySummary]
@@ -96,7 +96,9 @@ def random_commands(staff, count, seed=7):
                     for _ in range(rng.randint(1, 3))
                 ]
                 user = rng.choice(users)
-                placed.append((user, orders.place_order(actor=user, lines=lines)))
+                placed.append(
+                    (user, orders.place_order(actor=user, lines=lines, shipping_address=ADDRESS))
+                )
             elif action < 0.6 and placed:
                 user, order = rng.choice(placed)
                 orders.pay_order(
@@ -250,7 +252,9 @@ def test_rebuild_while_orders_keep_arriving_matches_a_quiet_rebuild(make_custome
         rng = random.Random(1)
         while not stop.is_set():
             orders.place_order(
-                actor=rng.choice(buyers), lines=[{"sku": rng.choice(skus), "quantity": 1}]
+                actor=rng.choice(buyers),
+                lines=[{"sku": rng.choice(skus), "quantity": 1}],
+                shipping_address=ADDRESS,
             )
         connection.close()
 
@@ -327,7 +331,9 @@ def test_search_follows_a_rename_and_survives_sales(staff, make_product, custome
 
     sku = make_product(name="Kenya filter roast", stock=10)
     engine.run_all()
-    orders.place_order(actor=customer, lines=[{"sku": sku, "quantity": 1}])
+    orders.place_order(
+        actor=customer, lines=[{"sku": sku, "quantity": 1}], shipping_address=ADDRESS
+    )
     engine.run_all()  # a refresh for sales alone keeps the vector it has
     assert [p.sku for p in list_products(q="kenya")] == [sku]
 
@@ -383,10 +389,14 @@ def test_a_batch_takes_as_many_round_trips_for_every_projection_as_for_one(make_
 
     sku = make_product(stock=100)
     engine.run_all()
-    orders.place_order(actor=customer, lines=[{"sku": sku, "quantity": 1}])
+    orders.place_order(
+        actor=customer, lines=[{"sku": sku, "quantity": 1}], shipping_address=ADDRESS
+    )
     with CaptureQueriesContext(connection) as one:
         assert engine.run_all(["order_summary"]) == {"order_summary": 1}
-    orders.place_order(actor=customer, lines=[{"sku": sku, "quantity": 2}])
+    orders.place_order(
+        actor=customer, lines=[{"sku": sku, "quantity": 2}], shipping_address=ADDRESS
+    )
     with CaptureQueriesContext(connection) as every:
         applied = engine.run_all()
     assert applied["order_summary"] == 1 and applied["product_summary"] == 2
@@ -399,10 +409,14 @@ def test_an_event_some_projections_cannot_read_stops_only_them(make_product, cus
     projection at a time, the projections that can read the event move past it, once, and
     those that cannot stop before it."""
     sku = make_product(stock=100)
-    placed = orders.place_order(actor=customer, lines=[{"sku": sku, "quantity": 1}])
+    placed = orders.place_order(
+        actor=customer, lines=[{"sku": sku, "quantity": 1}], shipping_address=ADDRESS
+    )
     engine.run_all()
     bad = record_unreadable_order(placed.id)
-    after = orders.place_order(actor=customer, lines=[{"sku": sku, "quantity": 2}])
+    after = orders.place_order(
+        actor=customer, lines=[{"sku": sku, "quantity": 2}], shipping_address=ADDRESS
+    )
 
     with pytest.raises(engine.ProjectionFailed):
         engine.run_all()

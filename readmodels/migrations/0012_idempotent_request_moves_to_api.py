@@ -6,7 +6,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("readmodels", "0010_search_terms_no_truncate"),
+        ("readmodels", "0011_order_summary_shipping_address"),
         ("api", "0001_initial"),
     ]
 
