@@ -594,9 +594,12 @@ class BaselinePlaceOrder(APIView):
             total = sum((p.price * quantities[p.sku] for p in products), Decimal(0))
             address = body.validated_data["shipping_address"]
             order = Order.objects.create(
-                customer=customer, total=total, currency=products[0].currency,
-                **{f"shipping_{part}": value for part, value in address.items()},
-            )  # fmt: skip
+                customer=customer,
+                total=total,
+                currency=products[0].currency,
+                # orders.api.AddressIn answers with the ShippingAddress place_order takes.
+                **{f"shipping_{part}": value for part, value in address.as_dict().items()},
+            )
             OrderLine.objects.bulk_create(
                 OrderLine(
                     order=order,

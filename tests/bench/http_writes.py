@@ -165,8 +165,10 @@ def statements_per_request(client_spec: dict) -> dict[str, int]:
 
     api = APIClient(HTTP_HOST="127.0.0.1")
     api.credentials(HTTP_AUTHORIZATION=f"Token {client_spec['token']}")
-    body = {"lines": [{"sku": sku, "quantity": 1} for sku in client_spec["skus"][:2]],
-            "shipping_address": ADDRESS_JSON}  # fmt: skip
+    body = {
+        "lines": [{"sku": sku, "quantity": 1} for sku in client_spec["skus"][:2]],
+        "shipping_address": ADDRESS_JSON,
+    }
     counts = {}
 
     def count(name, call):
