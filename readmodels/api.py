@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from config.api import error_responses
 from config.health import database_ok
-from readmodels import engine
+from readmodels import engine, replicas
 
 
 class ProjectionOut(serializers.Serializer):
@@ -30,9 +30,18 @@ class HorizonHolderOut(serializers.Serializer):
     query = serializers.CharField(allow_null=True)
 
 
+class ReplicaOut(serializers.Serializer):
+    alias = serializers.CharField()
+    status = serializers.ChoiceField(choices=["ok", "lagging", "unreachable"])
+    lag_seconds = serializers.FloatField(allow_null=True)
+    in_rotation = serializers.BooleanField()
+    error = serializers.CharField(allow_blank=True)
+
+
 class ProjectionsOut(serializers.Serializer):
     projections = ProjectionOut(many=True)
     held_back_by = HorizonHolderOut(many=True)
+    replicas = ReplicaOut(many=True)
 
 
 class HealthOut(serializers.Serializer):
@@ -40,6 +49,8 @@ class HealthOut(serializers.Serializer):
     database = serializers.BooleanField()
     broker = serializers.BooleanField()
     projections_lagging = serializers.ListField(child=serializers.CharField())
+    # A replica out of rotation does not fail the check: its reads go to the primary.
+    replicas = ReplicaOut(many=True)
 
 
 class Projections(APIView):
@@ -50,10 +61,11 @@ class Projections(APIView):
         responses={200: ProjectionsOut, **error_responses(401, 403, 429)},
     )
     def get(self, request):
-        """Staff: each projection's position, events and seconds behind, and dead letters, and
-        any transaction holding the projections back."""
+        """Staff: each projection's position, events and seconds behind, and dead letters, any
+        transaction holding the projections back, and each read replica's lag."""
         statuses, holders = engine.projection_status()
-        return Response(ProjectionsOut({"projections": statuses, "held_back_by": holders}).data)
+        body = {"projections": statuses, "held_back_by": holders, "replicas": replicas.report()}
+        return Response(ProjectionsOut(body).data)
 
 
 def _broker_ok() -> bool:
@@ -73,6 +85,7 @@ def _report() -> dict:
         "database": database,
         "broker": broker,
         "projections_lagging": lagging,
+        "replicas": ReplicaOut(replicas.report(), many=True).data,
     }
 
 
