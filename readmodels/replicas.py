@@ -149,15 +149,13 @@ def measure_lag(alias: str) -> float:
 def check(alias: str) -> ReplicaState:
     """Ask the replica its lag now, update its state, and log the change if there is one."""
     try:
-        lag, error = measure_lag(alias), ""
+        lag = measure_lag(alias)
     except (DatabaseError, InterfaceError) as failure:
         connections[alias].close()
-        lag, error = None, str(failure).strip().splitlines()[0] if str(failure) else "error"
-    if error:
-        status = UNREACHABLE
-    else:
-        status = OK if lag <= settings.REPLICA_MAX_LAG_SECONDS else LAGGING
-    return _update(alias, status=status, lag=lag, error=error)
+        error = (str(failure).strip().splitlines() or [type(failure).__name__])[0]
+        return _update(alias, status=UNREACHABLE, lag=None, error=error)
+    status = OK if lag <= settings.REPLICA_MAX_LAG_SECONDS else LAGGING
+    return _update(alias, status=status, lag=lag, error="")
 
 
 def _update(alias: str, *, status: str, lag: float | None, error: str) -> ReplicaState:
