@@ -266,6 +266,9 @@ PROJECTION_RETRY_BACKOFF_MAX = 300
 # PROJECTION_DRAIN_SECONDS it hands over to the next wake-up.
 PROJECTION_COALESCE_SECONDS = float(os.environ.get("PROJECTION_COALESCE_SECONDS", "0.1"))
 PROJECTION_DRAIN_SECONDS = float(os.environ.get("PROJECTION_DRAIN_SECONDS", "5"))
+# The flag that keeps commits from queueing a run each lasts this long, renewed by the draining
+# run: a worker killed while holding it delays wake-ups at most this long (readmodels.tasks).
+PROJECTION_RUN_FLAG_SECONDS = float(os.environ.get("PROJECTION_RUN_FLAG_SECONDS", "3"))
 # Seconds behind after which a projection counts as lagging (staff dashboard, health endpoint).
 PROJECTION_LAG_WARNING_SECONDS = float(os.environ.get("PROJECTION_LAG_WARNING_SECONDS", "30"))
 

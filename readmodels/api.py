@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from config.api import error_responses
 from config.health import database_ok
-from readmodels import engine, replicas
+from readmodels import engine, replicas, tasks
 
 
 class ProjectionOut(serializers.Serializer):
@@ -38,10 +38,18 @@ class ReplicaOut(serializers.Serializer):
     error = serializers.CharField(allow_blank=True)
 
 
+class RunFlagOut(serializers.Serializer):
+    age_seconds = serializers.FloatField()
+    expires_in_seconds = serializers.FloatField()
+
+
 class ProjectionsOut(serializers.Serializer):
     projections = ProjectionOut(many=True)
     held_back_by = HorizonHolderOut(many=True)
     replicas = ReplicaOut(many=True)
+    # The queued-run flag: null when no run is queued or draining. A worker that died holding
+    # it delays wake-ups until it expires (PROJECTION_RUN_FLAG_SECONDS).
+    run_flag = RunFlagOut(allow_null=True)
 
 
 class HealthOut(serializers.Serializer):
@@ -64,7 +72,13 @@ class Projections(APIView):
         """Staff: each projection's position, events and seconds behind, and dead letters, any
         transaction holding the projections back, and each read replica's lag."""
         statuses, holders = engine.projection_status()
-        body = {"projections": statuses, "held_back_by": holders, "replicas": replicas.report()}
+        flag = tasks.run_flag()
+        body = {
+            "projections": statuses,
+            "held_back_by": holders,
+            "replicas": replicas.report(),
+            "run_flag": flag and {"age_seconds": flag[0], "expires_in_seconds": flag[1]},
+        }
         return Response(ProjectionsOut(body).data)
 
 

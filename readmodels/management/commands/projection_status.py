@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from readmodels import engine, replicas
+from readmodels import engine, replicas, tasks
 
 
 class Command(BaseCommand):
@@ -34,3 +34,9 @@ class Command(BaseCommand):
             else:
                 reason = f": {replica.error}" if replica.error else ""
                 self.stdout.write(self.style.WARNING(f"{line}, out of rotation{reason}"))
+        flag = tasks.run_flag()
+        if flag is not None:
+            self.stdout.write(
+                f"run queued or draining: flag set {flag[0]:.1f} s ago, expires in {flag[1]:.1f} s "
+                "(a worker that died holding it delays wake-ups until then)"
+            )
