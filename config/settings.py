@@ -131,7 +131,7 @@ for _number, _url in enumerate(env_list("DATABASE_REPLICA_URLS", ""), start=1):
         engine="config.db",
     )
     # An unreachable replica must cost a request little: fail the connection attempt fast.
-    _replica["OPTIONS"].setdefault("connect_timeout", 2)
+    _replica.setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
     # Under the test runner a replica reads the primary's test database (it cannot have its own).
     _replica["TEST"] = {"MIRROR": "default"}
     DATABASES[f"replica{_number}"] = _replica

@@ -247,3 +247,33 @@ def test_threads_share_the_health_but_not_the_pin(replica, product):
     for thread in threads:
         thread.join(10)
     assert sorted(seen) == sorted([ALIAS, ALIAS, "default", "default"])
+
+
+def test_database_replica_urls_become_replica_aliases_that_mirror_the_primary_in_tests():
+    import json
+    import subprocess
+    import sys
+
+    from config.devservices import BASE_DIR
+
+    probe = (
+        "import django, json; from django.conf import settings; django.setup();"
+        "print(json.dumps({a: [d['HOST'], d['PORT'], d['NAME'], d['OPTIONS'], d['TEST']['MIRROR']]"
+        " for a, d in settings.DATABASES.items() if a != 'default'} | "
+        "{'replicas': settings.DATABASE_REPLICAS}))"
+    )
+    urls = "postgres://u@db-replica-a:5432/shop, postgres://u@db-replica-b/shop?connect_timeout=9"
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=BASE_DIR,
+        env={"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "config.settings",
+             "DATABASE_REPLICA_URLS": urls},
+        capture_output=True,
+        text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.splitlines()[-1]) == {
+        "replica1": ["db-replica-a", 5432, "shop", {"connect_timeout": 2}, "default"],
+        "replica2": ["db-replica-b", "", "shop", {"connect_timeout": 9}, "default"],
+        "replicas": ["replica1", "replica2"],
+    }
