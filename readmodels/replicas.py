@@ -205,11 +205,6 @@ def state(alias: str) -> ReplicaState:
         checking.release()
 
 
-def states() -> list[ReplicaState]:
-    """Every configured replica's state (checked now if due), for the status surfaces."""
-    return [dataclasses.replace(state(alias)) for alias in aliases()]
-
-
 def choose() -> str | None:
     """A replica in rotation, at random; None when there is none (read from the primary)."""
     healthy = [alias for alias in aliases() if state(alias).in_rotation]
@@ -313,9 +308,10 @@ class ReplicaStatus:
 
 
 def report() -> list[ReplicaStatus]:
-    """Every replica's state, asked now (projection_status, /healthz, /api/projections/, the
-    staff dashboard): those are read by people and monitors, not on every request."""
+    """Every replica's state for projection_status, /healthz, /api/projections/ and the staff
+    dashboard: checked again when due, as for routing, so a monitor polling /healthz neither
+    queries each replica per poll nor waits for an unreachable one's connect timeout."""
     return [
         ReplicaStatus(s.alias, s.status, s.lag_seconds, s.in_rotation, s.error)
-        for s in (check(alias) for alias in aliases())
+        for s in (state(alias) for alias in aliases())
     ]
