@@ -60,11 +60,13 @@ OK, LAGGING, UNREACHABLE, UNKNOWN = "ok", "lagging", "unreachable", "unknown"
 
 # Replay lag as the issue defines it: how old the last replayed transaction is, but only while
 # received WAL waits to be replayed (an idle primary sends nothing, and its replica is not late).
+# A replica that has replayed no transaction since it started is late since it started.
 LAG_SQL = """
     SELECT CASE
         WHEN pg_last_wal_receive_lsn() IS NULL
           OR pg_last_wal_receive_lsn() <= pg_last_wal_replay_lsn() THEN 0
-        ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0)
+        ELSE EXTRACT(EPOCH FROM now() - COALESCE(
+            pg_last_xact_replay_timestamp(), pg_postmaster_start_time()))
     END::float8, pg_is_in_recovery()
 """
 

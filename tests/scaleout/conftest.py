@@ -21,6 +21,7 @@ from django.db import connections
 
 from config import devservices
 from readmodels import replicas
+from tests.browser.conftest import chromium, new_page  # noqa: F401 (the browser fixtures)
 from tests.conftest import wait_until
 
 ALIAS = "replica1"
