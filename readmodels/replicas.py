@@ -114,8 +114,8 @@ class ReplicaState:
         return self.status == OK
 
     def due(self) -> bool:
-        every = settings.REPLICA_RETRY_SECONDS if self.status == UNREACHABLE else None
-        every = every if every is not None else settings.REPLICA_CHECK_SECONDS
+        unreachable = self.status == UNREACHABLE
+        every = settings.REPLICA_RETRY_SECONDS if unreachable else settings.REPLICA_CHECK_SECONDS
         return time.monotonic() - self.checked_at >= every
 
 
@@ -124,10 +124,12 @@ _states_lock = threading.Lock()
 _checking: dict[str, threading.Lock] = {}
 
 
-def _state(alias: str) -> ReplicaState:
+def _state(alias: str) -> tuple[ReplicaState, threading.Lock]:
+    """The replica's cached state, and the lock of whoever checks it."""
     with _states_lock:
-        _checking.setdefault(alias, threading.Lock())
-        return _states.setdefault(alias, ReplicaState(alias))
+        return _states.setdefault(alias, ReplicaState(alias)), _checking.setdefault(
+            alias, threading.Lock()
+        )
 
 
 def forget() -> None:
@@ -161,7 +163,7 @@ def check(alias: str) -> ReplicaState:
 
 
 def _update(alias: str, *, status: str, lag: float | None, error: str) -> ReplicaState:
-    state = _state(alias)
+    state, _ = _state(alias)
     with _states_lock:
         before = state.status
         state.status, state.lag_seconds, state.error = status, lag, error
@@ -195,10 +197,9 @@ def _log_change(alias: str, before: str, state: ReplicaState) -> None:
 def state(alias: str) -> ReplicaState:
     """The replica's state, checked again when the last check is older than its interval.
     While one thread checks, the others use the last known state instead of queueing."""
-    current = _state(alias)
+    current, checking = _state(alias)
     if not current.due():
         return current
-    checking = _checking[alias]
     if not checking.acquire(blocking=False):
         return current
     try:

@@ -17,7 +17,7 @@ from catalog import commands as catalog
 from readmodels import consistency, engine, replicas
 from tests.conftest import wait_until
 from tests.helpers import in_thread
-from tests.scaleout.conftest import ALIAS, REPLICA_DB, caught_up
+from tests.replica_fixtures import ALIAS, REPLICA_DB, caught_up
 
 pytestmark = REPLICA_DB
 

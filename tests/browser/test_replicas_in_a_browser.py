@@ -11,12 +11,18 @@ from tests.browser.conftest import DESKTOP, PHONE
 from tests.browser.test_journeys import check
 from tests.browser.test_shop_in_a_browser import log_in
 from tests.conftest import wait_until
-from tests.scaleout.conftest import ALIAS, REPLICA_DB
+from tests.replica_fixtures import ALIAS, REPLICA_DB
 
 # Playwright's sync API runs an event loop in this thread; the ORM is still used here.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = REPLICA_DB
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _replica_alias(streaming_replica):
+    """The replica's alias exists before the tests are set up (see streaming_replica)."""
+    return streaming_replica
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
