@@ -277,3 +277,17 @@ def test_database_replica_urls_become_replica_aliases_that_mirror_the_primary_in
         "replica2": ["db-replica-b", "", "shop", {"connect_timeout": 9}, "default"],
         "replicas": ["replica1", "replica2"],
     }
+
+
+def test_the_reads_are_spread_over_the_replicas_in_rotation(replica, settings):
+    """Two replicas in rotation are both chosen, at random; one that leaves rotation is chosen
+    no more. (The second is only a name here, with its health as last checked.)"""
+    second = "replica2"
+    settings.DATABASE_REPLICAS = [ALIAS, second]
+    settings.REPLICA_CHECK_SECONDS = settings.REPLICA_RETRY_SECONDS = 3600
+    replicas.check(ALIAS)
+    replicas._update(second, status=replicas.OK, lag=0.0, error="")
+    assert {replicas.choose() for _ in range(200)} == {ALIAS, second}
+
+    replicas._update(second, status=replicas.LAGGING, lag=9.0, error="")
+    assert {replicas.choose() for _ in range(50)} == {ALIAS}
