@@ -291,3 +291,28 @@ def test_the_reads_are_spread_over_the_replicas_in_rotation(replica, settings):
 
     replicas._update(second, status=replicas.LAGGING, lag=9.0, error="")
     assert {replicas.choose() for _ in range(50)} == {ALIAS}
+
+
+def test_an_order_a_lagging_replica_has_not_got_yet_is_processing_not_missing(
+    replica, make_customer, make_product
+):
+    from orders import commands as orders
+
+    customer = make_customer()
+    sku = make_product(price="5.00")
+    engine.run_all()
+    caught_up(replica)
+    replica.pause()
+    placed = orders.place_order(actor=customer, lines=[{"sku": sku, "quantity": 1}])
+    engine.run_all()
+    api = APIClient()
+    api.force_authenticate(customer)
+    with Reads() as reads:
+        answer = api.get(f"/api/orders/{placed.id}/")
+    assert answer.status_code == 202, answer.content
+    assert answer.json()["consistency_token"] == placed.consistency_token
+    assert any("readmodels_ordersummary" in q["sql"] for q in reads.replica.captured_queries)
+
+    replica.resume()
+    caught_up(replica)
+    assert api.get(f"/api/orders/{placed.id}/").status_code == 200
