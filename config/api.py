@@ -313,6 +313,8 @@ class QueryView(APIView):
     # a docstring: the schema would show it as every subclass's description.)
 
     projections: tuple[str, ...] = ()
+    # GETs are served by a replica in rotation, pinned for the request (readmodels.replicas).
+    replica_reads = True
     # Whether an anonymous caller's answer may be kept by shared caches for a few seconds (the
     # catalog). Everything else depends on who asks: private, revalidated with the ETag.
     public = False

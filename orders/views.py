@@ -20,6 +20,7 @@ from config.forms import add_domain_error
 from orders import cart, commands, queries
 from orders.forms import CancelForm, CartQuantityForm, CheckoutForm, PaymentForm, SignUpForm
 from readmodels.consistency import wait_for
+from readmodels.replicas import replica_reads
 
 # Orders this session placed, by the checkout's idempotency key: a resubmitted checkout goes to
 # its order, and an order not yet on the read side shows as "confirming" instead of "not found".
@@ -247,6 +248,7 @@ def _customer_id(request) -> int:
     return customer_id
 
 
+@replica_reads
 @login_required
 def order_list(request):
     customer_id = queries.customer_id_of(request.user)
@@ -275,11 +277,13 @@ def _render_order(request, order_id: int, *, thanks=False, status=200, **forms):
     return render(request, template, context, status=status)
 
 
+@replica_reads
 @login_required
 def order_detail(request, order_id):
     return _render_order(request, order_id)
 
 
+@replica_reads
 @login_required
 def order_thanks(request, order_id):
     return _render_order(request, order_id, thanks=True)

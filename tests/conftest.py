@@ -22,6 +22,7 @@ from config import celery_app, devservices
 from orders import commands as orders
 from readmodels import eventlog, tasks
 from readmodels.models import TRUNCATE_GUARDS, DomainEvent
+from tests.replica_fixtures import replica, streaming_replica  # noqa: F401 (fixtures)
 
 _names = itertools.count(1)
 

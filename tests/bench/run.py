@@ -713,6 +713,9 @@ def main(argv=None) -> int:
     drop_orders_without_events()
     call_command("rebuild_projections", stdout=io.StringIO(), stderr=io.StringIO())
     scenario_http(results, env, scale["http"])
+    from tests.bench.replicas import scenario_replicas
+
+    scenario_replicas(results, env, requests=scale["http"])
     from tests.bench.growth import scenario_growth
 
     skus, _ = _pool_candidates()
