@@ -14,9 +14,10 @@ $(INSTALLED): pyproject.toml
 
 # Embedded Postgres + Redis under .devdata/ (unless DATABASE_URL/REDIS_URL are set), migrate,
 # demo data, then web (gunicorn, threaded workers) + worker + beat in the foreground. Ctrl-C stops
-# everything. `make run RELOAD=1` restarts the web workers when the code changes.
+# everything. `make run RELOAD=1` restarts the web workers when the code changes. `make run
+# REPLICA=1` also starts a streaming replica of the embedded Postgres and reads from it.
 run: $(INSTALLED)
-	$(PY) -m config.devservices run $(if $(RELOAD),--reload)
+	$(PY) -m config.devservices run $(if $(RELOAD),--reload) $(if $(REPLICA),--replica)
 
 # The whole suite against throwaway embedded services (or DATABASE_URL/REDIS_URL), then ruff.
 test: $(INSTALLED)

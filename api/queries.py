@@ -92,6 +92,8 @@ class QueryView(APIView):
     # a docstring: the schema would show it as every subclass's description.)
 
     projections: tuple[str, ...] = ()
+    # GETs are served by a replica in rotation, pinned for the request (readmodels.replicas).
+    replica_reads = True
     query: Callable
     output: type[serializers.Serializer]
     many = False

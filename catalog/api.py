@@ -21,7 +21,12 @@ from catalog import commands, queries
 from catalog.models import MAX_PRICE, SKU_PATTERN
 from core.errors import NotFound
 
-CATALOG_PROJECTIONS = ("product_summary", "product_search", "category_summary")
+CATALOG_PROJECTIONS = (
+    "product_summary",
+    "product_document",
+    "product_search",
+    "category_summary",
+)
 SALES_FIGURES = ("units_sold", "revenue", "order_count", "last_ordered_at")
 STAFF_ONLY = "Staff only: absent for anyone else."
 

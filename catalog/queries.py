@@ -37,7 +37,7 @@ def list_products(
     include_inactive: bool = False,
 ) -> QuerySet[ProductSummary]:
     """Products for the catalog; with `q`, best matches first unless `ordering` says otherwise."""
-    products = ProductSummary.objects.defer("search_vector")
+    products = ProductSummary.objects.all()
     if not include_inactive:
         products = products.filter(active=True)
     if category:
@@ -58,11 +58,11 @@ def list_products(
         )
     if q:
         query = SearchQuery(q, search_type="websearch", config="english")
-        products = products.filter(search_vector=query)
+        products = products.filter(search_document__search_vector=query)
         if not ordering:
-            return products.annotate(rank=SearchRank(F("search_vector"), query)).order_by(
-                "-rank", "product_id"
-            )
+            return products.annotate(
+                rank=SearchRank(F("search_document__search_vector"), query)
+            ).order_by("-rank", "product_id")
     if ordering == "-last_ordered_at":
         products = products.filter(last_ordered_at__isnull=False)
     return products.order_by(*PRODUCT_ORDERINGS[ordering or "name"])
@@ -74,7 +74,7 @@ def get_product(*, sku: str) -> ProductSummary:
     if not re.fullmatch(SKU_PATTERN, sku):
         raise NotFound(f"There is no product {sku!r}.", fields={"sku": "Unknown SKU."})
     try:
-        return ProductSummary.objects.defer("search_vector").get(sku=sku)
+        return ProductSummary.objects.get(sku=sku)
     except ProductSummary.DoesNotExist:
         raise NotFound(f"There is no product {sku!r}.") from None
 
@@ -91,8 +91,4 @@ BEST_SELLER_ORDERINGS = {
 
 def best_sellers(*, by: str = "units") -> QuerySet[ProductSummary]:
     """Products sold in non-cancelled orders, by units sold or by revenue."""
-    return (
-        ProductSummary.objects.defer("search_vector")
-        .filter(units_sold__gt=0)
-        .order_by(*BEST_SELLER_ORDERINGS[by])
-    )
+    return ProductSummary.objects.filter(units_sold__gt=0).order_by(*BEST_SELLER_ORDERINGS[by])

@@ -7,10 +7,12 @@ from django.shortcuts import render
 from catalog import queries
 from catalog.forms import AddToCartForm, CatalogFilterForm
 from core.errors import NotFound
+from readmodels.replicas import replica_reads
 
 PAGE_SIZE = 12
 
 
+@replica_reads
 def home(request):
     form = CatalogFilterForm(request.GET or None)
     filters = {}
@@ -45,6 +47,7 @@ def home(request):
     )
 
 
+@replica_reads
 def product_detail(request, sku):
     try:
         product = queries.get_product(sku=sku)

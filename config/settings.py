@@ -86,6 +86,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "pages.error_pages.ShopErrorPagesMiddleware",
+    # Last, so that its process_exception (a replica failing under a read) is asked first.
+    "readmodels.replicas.ReplicaReadsMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -118,6 +120,31 @@ DATABASES = {
     )
 }
 # Client-side binding (Django's default) must stay: pgtrigger.ignore prepends a set_config().
+
+# --- Read replicas (readmodels.replicas): the queries' reads, spread over streaming replicas ---
+# DATABASE_REPLICA_URLS: comma-separated URLs of Postgres streaming replicas of DATABASE_URL,
+# empty by default (everything on the primary). They become the aliases replica1, replica2…
+DATABASE_REPLICAS = []
+for _number, _url in enumerate(env_list("DATABASE_REPLICA_URLS", ""), start=1):
+    _replica = dj_database_url.parse(
+        _url,
+        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
+        engine="config.db",
+    )
+    # An unreachable replica must cost a request little: fail the connection attempt fast.
+    _replica.setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
+    # Under the test runner a replica reads the primary's test database (it cannot have its own).
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES[f"replica{_number}"] = _replica
+    DATABASE_REPLICAS.append(f"replica{_number}")
+DATABASE_ROUTERS = ["readmodels.replicas.ReplicaRouter"]
+# A replica whose replay lag exceeds this leaves rotation until it catches up.
+REPLICA_MAX_LAG_SECONDS = float(os.environ.get("REPLICA_MAX_LAG_SECONDS", "5"))
+# Each process asks a replica its lag at most this often (not per request)...
+REPLICA_CHECK_SECONDS = float(os.environ.get("REPLICA_CHECK_SECONDS", "1"))
+# ...and tries an unreachable one again after this long (reads go elsewhere meanwhile).
+REPLICA_RETRY_SECONDS = float(os.environ.get("REPLICA_RETRY_SECONDS", "10"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -241,6 +268,9 @@ PROJECTION_RETRY_BACKOFF_MAX = 300
 # PROJECTION_DRAIN_SECONDS it hands over to the next wake-up.
 PROJECTION_COALESCE_SECONDS = float(os.environ.get("PROJECTION_COALESCE_SECONDS", "0.1"))
 PROJECTION_DRAIN_SECONDS = float(os.environ.get("PROJECTION_DRAIN_SECONDS", "5"))
+# The flag that keeps commits from queueing a run each lasts this long, renewed by the draining
+# run: a worker killed while holding it delays wake-ups at most this long (readmodels.tasks).
+PROJECTION_RUN_FLAG_SECONDS = float(os.environ.get("PROJECTION_RUN_FLAG_SECONDS", "3"))
 # Seconds behind after which a projection counts as lagging (staff dashboard, health endpoint).
 PROJECTION_LAG_WARNING_SECONDS = float(os.environ.get("PROJECTION_LAG_WARNING_SECONDS", "30"))
 

@@ -12,6 +12,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 
 from core.errors import NotFound, NotProjectedYet
 from core.eventlog import position_of
+from readmodels import replicas
 from readmodels.log import aggregate_history
 from readmodels.models import CustomerSummary, DailySales, OrderSummary
 
@@ -71,7 +72,10 @@ STAFF_ROLE = "shop staff"
 
 def _raise_if_not_projected_yet(*, order_id: int, customer_id: int | None) -> None:
     """An order the event log has (and `customer_id` owns) but the summary does not yet."""
-    history = aggregate_history("order", order_id)
+    # The primary's log: a replica serving this read may not have the order's events yet, and
+    # the order would be "not found" instead of "not readable yet".
+    with replicas.reading_from(None):
+        history = aggregate_history("order", order_id)
     if history and customer_id in (None, history[0].payload.get("customer_id")):
         raise NotProjectedYet(
             f"Order {order_id} is not readable yet.", position=position_of(history[-1])

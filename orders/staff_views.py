@@ -17,6 +17,7 @@ from orders import commands, queries
 from orders.charts import sales_chart
 from orders.forms import ShipForm
 from pages.commands import submit
+from readmodels import replicas
 from readmodels.status import projection_status
 
 CHART_DAYS = 30
@@ -57,6 +58,7 @@ def dashboard(request):
             "projections": statuses,
             "lagging": [status for status in statuses if status.lagging],
             "horizon_holders": horizon_holders,
+            "replicas": replicas.report(),
             "days_in_utc": settings.TIME_ZONE != "UTC",
         },
     )

@@ -20,6 +20,7 @@ from orders import cart, commands, queries
 from orders.forms import CancelForm, CartQuantityForm, CheckoutForm, PaymentForm, SignUpForm
 from pages.commands import submit
 from pages.forms import add_domain_error
+from readmodels.replicas import replica_reads
 
 # What the order page reads: after a command, it waits for these to show the change.
 ORDER_PAGE = ("order_summary",)
@@ -243,6 +244,7 @@ def _customer_id(request) -> int:
     return customer_id
 
 
+@replica_reads
 @login_required
 def order_list(request):
     customer_id = queries.customer_id_of(request.user)
@@ -270,11 +272,13 @@ def _render_order(request, order_id: int, *, thanks=False, status=200, **forms):
     return render(request, template, context, status=status)
 
 
+@replica_reads
 @login_required
 def order_detail(request, order_id):
     return _render_order(request, order_id)
 
 
+@replica_reads
 @login_required
 def order_thanks(request, order_id):
     return _render_order(request, order_id, thanks=True)

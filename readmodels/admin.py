@@ -49,7 +49,6 @@ class ProductSummaryAdmin(ReadOnlyAdmin):
     list_display = ["sku", "name", "category_name", "price", "stock", "active", "units_sold"]
     list_filter = ["active", "in_stock", "category_name"]
     search_fields = ["sku", "name"]
-    exclude = ["search_vector"]
 
 
 @admin.register(OrderSummary)

@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from api.errors import error_responses
 from api.health import database_ok
-from readmodels import status
+from readmodels import replicas, status, tasks
 
 
 class ProjectionOut(serializers.Serializer):
@@ -30,9 +30,26 @@ class HorizonHolderOut(serializers.Serializer):
     query = serializers.CharField(allow_null=True)
 
 
+class ReplicaOut(serializers.Serializer):
+    alias = serializers.CharField()
+    status = serializers.ChoiceField(choices=["ok", "lagging", "unreachable"])
+    lag_seconds = serializers.FloatField(allow_null=True)
+    in_rotation = serializers.BooleanField()
+    error = serializers.CharField(allow_blank=True)
+
+
+class RunFlagOut(serializers.Serializer):
+    age_seconds = serializers.FloatField()
+    expires_in_seconds = serializers.FloatField()
+
+
 class ProjectionsOut(serializers.Serializer):
     projections = ProjectionOut(many=True)
     held_back_by = HorizonHolderOut(many=True)
+    replicas = ReplicaOut(many=True)
+    # The queued-run flag: null when no run is queued or draining. A worker that died holding
+    # it delays wake-ups until it expires (PROJECTION_RUN_FLAG_SECONDS).
+    run_flag = RunFlagOut(allow_null=True)
 
 
 class HealthOut(serializers.Serializer):
@@ -40,6 +57,8 @@ class HealthOut(serializers.Serializer):
     database = serializers.BooleanField()
     broker = serializers.BooleanField()
     projections_lagging = serializers.ListField(child=serializers.CharField())
+    # A replica out of rotation does not fail the check: its reads go to the primary.
+    replicas = ReplicaOut(many=True)
 
 
 class Projections(APIView):
@@ -51,10 +70,17 @@ class Projections(APIView):
         responses={200: ProjectionsOut, **error_responses(401, 403, 429)},
     )
     def get(self, request):
-        """Staff: each projection's position, events and seconds behind, and dead letters, and
-        any transaction holding the projections back."""
+        """Staff: each projection's position, events and seconds behind, and dead letters, any
+        transaction holding the projections back, and each read replica's lag."""
         statuses, holders = status.projection_status()
-        return Response(ProjectionsOut({"projections": statuses, "held_back_by": holders}).data)
+        flag = tasks.run_flag()
+        body = {
+            "projections": statuses,
+            "held_back_by": holders,
+            "replicas": replicas.report(),
+            "run_flag": flag and {"age_seconds": flag[0], "expires_in_seconds": flag[1]},
+        }
+        return Response(ProjectionsOut(body).data)
 
 
 def _broker_ok() -> bool:
@@ -74,6 +100,7 @@ def _report() -> dict:
         "database": database,
         "broker": broker,
         "projections_lagging": lagging,
+        "replicas": ReplicaOut(replicas.report(), many=True).data,
     }
 
 

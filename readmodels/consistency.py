@@ -21,8 +21,10 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import DEFAULT_DB_ALIAS, DatabaseError
 
 from core.eventlog import Position
+from readmodels import replicas
 from readmodels.models import DomainEvent, ProjectionCheckpoint
 from readmodels.projections import get_projections
 
@@ -32,25 +34,49 @@ POLL_MAX_SECONDS = 0.05
 log = logging.getLogger(__name__)
 
 
-def has_passed(position: Position, projections: Iterable[str] | None = None) -> bool:
+def has_passed(
+    position: Position, projections: Iterable[str] | None = None, *, using: str | None = None
+) -> bool:
+    """Whether the projections have applied `position` on the database that serves this
+    request's reads (its replica, when it is pinned to one), or on `using`."""
     names = [p.name for p in get_projections(projections)]
-    reached = ProjectionCheckpoint.objects.filter(name__in=names).values_list("txid", "event_id")
-    reached = list(reached)
+    reached = ProjectionCheckpoint.objects.using(using or replicas.serving_alias())
+    reached = list(reached.filter(name__in=names).values_list("txid", "event_id"))
     return len(reached) == len(names) and all(Position(*r) >= position for r in reached)
+
+
+def _passed_where_read(position: Position, projections: list[str]) -> bool:
+    """`has_passed` where the next read may come from: the pinned replica; unpinned (a POST
+    that waits before redirecting to a page, which any replica may serve), every replica in
+    rotation. A replica that fails to answer leaves rotation and is not waited for."""
+    if replicas.pinned():
+        return has_passed(position, projections)
+    for alias in replicas.serving_aliases():
+        try:
+            if not has_passed(position, projections, using=alias):
+                return False
+        except DatabaseError as error:
+            if alias == DEFAULT_DB_ALIAS:
+                raise
+            replicas.note_failure(alias, error)
+    return True
 
 
 def beyond_head(position: Position) -> bool:
     """True when no committed event is at or after `position`: no command handed it out, and
     no projection will ever reach it. (A real token names a committed event, so it is never
     beyond the head.)"""
-    head = DomainEvent.objects.order_by("-txid", "-id").values_list("txid", "id").first()
+    # The primary's log: a replica's head may be behind a token the primary handed out.
+    events = DomainEvent.objects.using(DEFAULT_DB_ALIAS)
+    head = events.order_by("-txid", "-id").values_list("txid", "id").first()
     return head is None or position > Position(*head)
 
 
 def wait_for(
     token: Position | str | None, projections: Iterable[str] | None = None, timeout: float = 2.0
 ) -> bool:
-    """True once every named projection (all by default) has applied the event at `token`;
+    """True once every named projection (all by default) has applied the event at `token`
+    where this request's reads come from (its replica; unpinned, every replica in rotation);
     False if `timeout` seconds pass first. A None token (a command that changed nothing) has
     nothing to wait for. Raises ValueError for a malformed token."""
     if token is None:
@@ -59,7 +85,7 @@ def wait_for(
     projections = list(projections or [])
     deadline = time.monotonic() + timeout
     pause = POLL_FIRST_SECONDS
-    while not has_passed(position, projections):
+    while not _passed_where_read(position, projections):
         left = deadline - time.monotonic()
         if left <= 0:
             return False

@@ -56,6 +56,7 @@ from readmodels.models import (
     DeadLetter,
     DomainEvent,
     OrderSummary,
+    ProductSearchDocument,
     ProductSearchTerm,
     ProductSummary,
 )
@@ -296,8 +297,6 @@ _PRODUCT_CHANGES = (
     catalog_events.ProductReactivated,
 )
 
-# Most refreshes are about sales and stock, so the search vector is kept when the text it is
-# made of is unchanged (re-parsing descriptions was a quarter of a refresh).
 _PRODUCT_DESCRIPTION = """
     p.id, p.sku, p.name, p.slug, p.description, c.id, c.name, c.slug,
     p.price, p.currency, p.stock, p.stock > 0, p.active
@@ -308,12 +307,6 @@ _PRODUCT_TEXT = """
     || setweight(to_tsvector('english', c.name), 'B')
     || setweight(to_tsvector('english', p.description), 'C')
 """
-_SEARCH_VECTOR = f"""
-    CASE WHEN (old.name, old.sku, old.category_name, old.description)
-              = (p.name, p.sku, c.name, p.description)
-         THEN old.search_vector ELSE {_PRODUCT_TEXT}
-    END
-"""
 
 
 def _product_rows(figures: str, *, where: str = "") -> str:
@@ -322,10 +315,9 @@ def _product_rows(figures: str, *, where: str = "") -> str:
     return f"""
         SELECT {_PRODUCT_DESCRIPTION},
                COALESCE(s.units_sold, 0), COALESCE(s.revenue, 0), COALESCE(s.order_count, 0),
-               s.last_ordered_at, {_SEARCH_VECTOR}, %(position)s
+               s.last_ordered_at, %(position)s
         FROM catalog_product p
         JOIN catalog_category c ON c.id = p.category_id
-        LEFT JOIN {{target}} old ON old.product_id = p.id
         LEFT JOIN {figures} s ON s.product_id = p.id
         {where}
     """
@@ -352,7 +344,6 @@ class ProductSummaryProjection(Projection):
         "revenue",
         "order_count",
         "last_ordered_at",
-        "search_vector",
         "position",
     )
     events = (*_PRODUCT_CHANGES, *_ORDER_FIGURES)
@@ -387,6 +378,24 @@ class ProductSummaryProjection(Projection):
             GROUP BY l.product_id
         )"""
     )
+
+
+class ProductDocumentProjection(Projection):
+    """A product's searchable text as one search vector. Only a change of the text changes it,
+    so sales never reach this table (re-parsing descriptions was a quarter of a refresh)."""
+
+    name = "product_document"
+    model = ProductSearchDocument
+    columns = ("product_id", "search_vector")
+    events = (catalog_events.ProductCreated, catalog_events.ProductDetailsChanged)
+    keys_sql = _touched("product_id")
+    all_keys_sql = "SELECT id FROM catalog_product"
+    rows_sql = f"""
+        SELECT p.id, {_PRODUCT_TEXT}
+        FROM catalog_product p
+        JOIN catalog_category c ON c.id = p.category_id
+        WHERE p.id IN {{keys}}
+    """
 
 
 class ProductSearchProjection(Projection):
@@ -603,6 +612,7 @@ PROJECTIONS: dict[str, Projection] = {
     projection.name: projection
     for projection in (
         ProductSummaryProjection(),
+        ProductDocumentProjection(),
         ProductSearchProjection(),
         OrderSummaryProjection(),
         CustomerSummaryProjection(),

@@ -29,10 +29,12 @@ from readmodels.models import ProjectionCheckpoint
 
 log = logging.getLogger(__name__)
 
-# Set while a run is queued or draining. It expires on its own, so a worker that died holding
-# it delays the next wake-up by at most this long (the beat sweep runs meanwhile).
+# Set while a run is queued or draining, to the time it was set. It expires on its own after
+# PROJECTION_RUN_FLAG_SECONDS, and the draining run renews it after each pass, so a worker that
+# died holding it (SIGKILL, a lost host) delays the next wake-up by at most that long; the beat
+# sweep runs once it has expired. projection_status and /api/projections/ show its age.
 RUN_QUEUED = "readmodels:projection-run-queued"
-RUN_QUEUED_TIMEOUT = 10
+RUN_QUEUED_TIMEOUT = settings.PROJECTION_RUN_FLAG_SECONDS
 
 
 def _redis() -> redis.Redis:
@@ -58,7 +60,7 @@ def wake_projections() -> None:
     """Queue a projection run, unless one is queued or draining already."""
 
     def wake():
-        if _redis().set(RUN_QUEUED, 1, nx=True, ex=RUN_QUEUED_TIMEOUT):
+        if _redis().set(RUN_QUEUED, time.time(), nx=True, px=int(RUN_QUEUED_TIMEOUT * 1000)):
             run_projections.delay()
 
     _fail_open(wake)
@@ -71,6 +73,19 @@ def wake_on_commit(sender, **kwargs) -> None:
 
 def run_queued() -> bool:
     return bool(_fail_open(lambda: _redis().exists(RUN_QUEUED), default=False))
+
+
+def run_flag() -> tuple[float, float] | None:
+    """(seconds since the queued-run flag was set, seconds until it expires), or None when no
+    run is queued or draining (or Redis cannot say)."""
+
+    def read():
+        set_at, expires_in_ms = _redis().pipeline().get(RUN_QUEUED).pttl(RUN_QUEUED).execute()
+        if set_at is None or expires_in_ms < 0:
+            return None
+        return max(0.0, time.time() - float(set_at)), expires_in_ms / 1000
+
+    return _fail_open(read)
 
 
 @shared_task(
@@ -97,6 +112,8 @@ def run_projections():
             # still open: the drain takes them as soon as it ends, with no new run to queue.
             if not any(passed.values()) and not engine.events_waiting():
                 break
+            # Still draining: the flag lives on with this run, and dies soon after it.
+            _fail_open(lambda: _redis().pexpire(RUN_QUEUED, int(RUN_QUEUED_TIMEOUT * 1000)))
             # Passes start at most one window apart: a pass that took the window (a busy host)
             # is followed at once, so the lag stays about one window plus one pass.
             time.sleep(max(0.0, started + settings.PROJECTION_COALESCE_SECONDS - time.monotonic()))

@@ -24,6 +24,7 @@ from core.failopen import redis_client_url
 from orders import commands as orders
 from readmodels import tasks
 from readmodels.models import TRUNCATE_GUARDS, DomainEvent
+from tests.replica_fixtures import replica, streaming_replica  # noqa: F401 (fixtures)
 
 _names = itertools.count(1)
 

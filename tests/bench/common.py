@@ -103,8 +103,9 @@ def truncate_summaries() -> None:
 
     with pgtrigger.ignore(*TRUNCATE_GUARDS), connection.cursor() as cursor:
         cursor.execute(
-            "TRUNCATE readmodels_productsummary, readmodels_ordersummary, "
-            "readmodels_customersummary, readmodels_dailysales, readmodels_categorysummary"
+            "TRUNCATE readmodels_productsummary, readmodels_productsearchdocument, "
+            "readmodels_ordersummary, readmodels_customersummary, readmodels_dailysales, "
+            "readmodels_categorysummary"
         )
 
 

@@ -25,6 +25,7 @@ from tests.bench.pool import pool_candidates, pool_init
 from tests.bench.projection import scenario_projection
 from tests.bench.reads import scenario_reads
 from tests.bench.rebuild import scenario_rebuild
+from tests.bench.replicas import scenario_replicas
 from tests.bench.write_overhead import drop_orders_without_events, scenario_write
 
 SCALES = {
@@ -145,6 +146,7 @@ def main(argv=None) -> int:
     drop_orders_without_events()
     call_command("rebuild_projections", stdout=io.StringIO(), stderr=io.StringIO())
     scenario_http(results, env, scale["http"])
+    scenario_replicas(results, env, requests=scale["http"])
     skus, _ = pool_candidates()
     hot = scenario_growth(
         results, levels=scale["growth"], new_orders=scale["growth_orders"], others=skus

@@ -258,8 +258,8 @@ def test_a_one_word_search_ranks_like_ranking_every_match(staff, make_product):
     for word in ["kenya", "roast", "filter", "Roasts", "espresso", "the", "nothing"]:
         query = SearchQuery(word, search_type="websearch", config="english")
         ranked = (
-            ProductSummary.objects.filter(active=True, search_vector=query)
-            .annotate(rank=SearchRank(F("search_vector"), query))
+            ProductSummary.objects.filter(active=True, search_document__search_vector=query)
+            .annotate(rank=SearchRank(F("search_document__search_vector"), query))
             .order_by("-rank", "product_id")
         )
         assert [p.sku for p in list_products(q=word)] == [p.sku for p in ranked], word

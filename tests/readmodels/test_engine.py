@@ -33,7 +33,7 @@ def summaries() -> dict:
     """Every summary row, without the bookkeeping column that records when it was refreshed."""
     return {
         model.__name__: [
-            {k: v for k, v in row.items() if k not in {"position", "search_vector"}}
+            {k: v for k, v in row.items() if k != "position"}
             for row in model.objects.order_by("pk").values()
         ]
         for model in SUMMARIES

@@ -6,7 +6,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("readmodels", "0011_order_summary_shipping_address"),
+        ("readmodels", "0012_product_search_document"),
         ("api", "0001_initial"),
     ]
 
