@@ -28,4 +28,8 @@ def by_method(**views):
         return response
 
     dispatch.views = views
+    # Middleware that looks at the view before it runs (readmodels.replicas pins a GET to a
+    # replica when its view reads through the queries only) sees what the GET's view declares.
+    get_view = getattr(views.get("get"), "cls", None)
+    dispatch.replica_reads = getattr(get_view, "replica_reads", False)
     return dispatch
