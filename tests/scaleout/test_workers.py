@@ -29,7 +29,7 @@ from readmodels.eventlog import Position
 from readmodels.models import DomainEvent, ProjectionCheckpoint
 from readmodels.projections import get_projections
 from tests.conftest import wait_until
-from tests.helpers import in_own_connection
+from tests.helpers import ADDRESS, in_own_connection
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -139,7 +139,7 @@ def test_several_workers_apply_every_event_exactly_once(workers, make_customer, 
             lines = [{"sku": skus[(offset + n) % 4], "quantity": 1 + n % 3}]
             if n % 2:
                 lines.append({"sku": skus[(offset + n + 1) % 4], "quantity": 1})
-            orders.place_order(actor=customer, lines=lines)
+            orders.place_order(actor=customer, lines=lines, shipping_address=ADDRESS)
             # As the beat sweep of several hosts would: runs that compete with the wake-ups.
             tasks.run_projections.apply_async(queue=QUEUE)
 
@@ -181,7 +181,9 @@ def test_a_worker_killed_mid_batch_holds_nothing_and_projections_recover_in_boun
         # A table lock takes no transaction id, so it does not hold the projections' horizon
         # back (a row lock would: the order's event would not be ready to project).
         blocker.execute("LOCK TABLE readmodels_productsummary IN SHARE MODE")
-        first = orders.place_order(actor=customer, lines=[{"sku": sku, "quantity": 1}])
+        first = orders.place_order(
+            actor=customer, lines=[{"sku": sku, "quantity": 1}], shipping_address=ADDRESS
+        )
         doomed = wait_until(lambda: worker_waiting_for_a_lock(blocker))
         workers.kill(doomed)
         killed_at = time.monotonic()
@@ -195,7 +197,9 @@ def test_a_worker_killed_mid_batch_holds_nothing_and_projections_recover_in_boun
     token = Position.parse(first.consistency_token)
     while not checkpoints_passed(token):
         assert time.monotonic() - killed_at < tasks.RUN_QUEUED_TIMEOUT + 10, "not recovered"
-        orders.place_order(actor=customer, lines=[{"sku": sku, "quantity": 1}])
+        orders.place_order(
+            actor=customer, lines=[{"sku": sku, "quantity": 1}], shipping_address=ADDRESS
+        )
         time.sleep(0.1)
     recovery = time.monotonic() - killed_at
     record_property("recovery_seconds", round(recovery, 2))
