@@ -28,6 +28,7 @@ test: $(INSTALLED)
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 # What CQRS buys, side by side with a plain CRUD app: seeds 100,000 orders into throwaway
 # services, prints a table and writes bench-results.json. BENCH_ARGS="--scale small" for a quick run.

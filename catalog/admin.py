@@ -7,7 +7,7 @@ from django.utils.html import format_html
 
 from catalog import commands
 from catalog.models import Category, Product
-from config.admin import CommandAdmin, CommandForm
+from pages.admin import CommandAdmin, CommandForm
 
 
 class CategoryAddForm(CommandForm):

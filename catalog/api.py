@@ -4,30 +4,22 @@ import re
 from decimal import Decimal
 
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.permissions import IsAdminUser
-from rest_framework.response import Response
+from rest_framework.permissions import AllowAny, IsAdminUser
 
-from catalog import commands, queries
-from catalog.models import MAX_PRICE, SKU_PATTERN
-from config.api import (
-    COMMAND_ERRORS,
-    CONSISTENCY_PARAMETERS,
-    IDEMPOTENCY_HEADER,
+from api.commands import (
     CommandOut,
     CommandView,
+    VersionedIn,
+)
+from api.pagination import (
     CursorPagination,
     QueryOrderedCursor,
-    QueryView,
-    VersionedIn,
-    command_response,
-    cursor_parameters,
-    page_of,
-    paginated_response,
-    query_responses,
 )
-from config.errors import NotFound
+from api.queries import QueryView
+from catalog import commands, queries
+from catalog.models import MAX_PRICE, SKU_PATTERN
+from core.errors import NotFound
 
 CATALOG_PROJECTIONS = (
     "product_summary",
@@ -168,125 +160,109 @@ def product_location(sku: str) -> str:
     return reverse("product-detail", kwargs={"sku": sku})
 
 
-class Categories(QueryView, CommandView):
-    projections = ("category_summary",)
-    paginator = CategoryCursor
-    public = True
-
-    def get_permissions(self):
-        return [IsAdminUser()] if self.request.method == "POST" else super().get_permissions()
-
-    @extend_schema(
-        operation_id="categories_list",
-        parameters=[*cursor_parameters(CategoryCursor), *CONSISTENCY_PARAMETERS],
-        responses=query_responses(page_of(CategoryOut)),
-    )
-    def get(self, request, *args, **kwargs):
-        """Every category, by name, with its product counts and price range."""
-        return super().get(request, *args, **kwargs)
-
-    def read(self, request):
-        return paginated_response(
-            self, request, queries.list_categories(), self.paginator(), CategoryOut
-        )
-
-    input_serializer = CategoryIn
-
-    @extend_schema(
-        operation_id="create_category",
-        request=CategoryIn,
-        parameters=[IDEMPOTENCY_HEADER],
-        responses={201: CommandOut, **COMMAND_ERRORS},
-    )
-    def post(self, request, *args, **kwargs):
-        """Staff: create a category (its slug is made from the name)."""
-        return super().post(request, *args, **kwargs)
-
-    def run(self, request, data):
-        result = commands.create_category(actor=request.user, **data)
-        return command_response(result, location=reverse("category-list"), created=True)
+class CatalogQuery(QueryView):
+    tags = ("catalog",)
 
 
-class Products(QueryView, CommandView):
-    projections = CATALOG_PROJECTIONS
-    paginator = ProductCursor
-    public = True
-    filters = ProductFilters
-    input_serializer = ProductIn
-
-    def get_permissions(self):
-        return [IsAdminUser()] if self.request.method == "POST" else super().get_permissions()
-
-    @extend_schema(
-        operation_id="products_list",
-        parameters=[ProductFilters, *cursor_parameters(ProductCursor), *CONSISTENCY_PARAMETERS],
-        responses=query_responses(page_of(ProductOut)),
-    )
-    def get(self, request, *args, **kwargs):
-        """Active products: full-text `q` (best matches first), category, price and stock
-        filters, and orderings."""
-        return super().get(request, *args, **kwargs)
-
-    def read(self, request):
-        products = queries.list_products(**self.filtered)
-        return paginated_response(self, request, products, self.paginator(), ProductOut)
-
-    @extend_schema(
-        operation_id="create_product",
-        request=ProductIn,
-        parameters=[IDEMPOTENCY_HEADER],
-        responses={201: ProductCommandOut, **COMMAND_ERRORS},
-    )
-    def post(self, request, *args, **kwargs):
-        """Staff: create a product."""
-        return super().post(request, *args, **kwargs)
-
-    def run(self, request, data):
-        result = commands.create_product(actor=request.user, **data)
-        return command_response(
-            result, location=product_location(data["sku"]), created=True, sku=data["sku"]
-        )
+class CatalogCommand(CommandView):
+    tags = ("catalog",)
 
 
-class ProductDetail(QueryView):
-    projections = ("product_summary",)
-    public = True
-
-    @extend_schema(
-        operation_id="get_product",
-        parameters=CONSISTENCY_PARAMETERS,
-        responses=query_responses(ProductOut),
-    )
-    def get(self, request, *args, **kwargs):
-        """One product by SKU."""
-        return super().get(request, *args, **kwargs)
-
-    def read(self, request, sku):
-        product = queries.get_product(sku=known_shape(sku))
-        return Response(ProductOut(product, context={"request": request}).data)
+class CreateCategory(CatalogCommand):
+    def answer(self, request, result, data):
+        return self.respond(result, location=reverse("category-list"))
 
 
-class ProductCommand(CommandView):
+class CreateProduct(CatalogCommand):
+    def answer(self, request, result, data):
+        return self.respond(result, location=product_location(data["sku"]), sku=data["sku"])
+
+
+class ProductCommand(CatalogCommand):
     """POST /api/products/{sku}/<action>: one staff command on one product."""
 
-    permission_classes = [IsAdminUser]
-    command = None
+    def arguments(self, sku):
+        return {"sku": known_shape(sku)}
 
-    def run(self, request, data, sku):
-        result = type(self).command(actor=request.user, sku=known_shape(sku), **data)
-        return command_response(result, location=product_location(sku), sku=sku)
+    def answer(self, request, result, data, sku):
+        return self.respond(result, location=product_location(sku), sku=sku)
 
 
+# --- queries ---
+
+
+def categories_list(request):
+    """Every category, by name, with its product counts and price range."""
+    return queries.list_categories()
+
+
+def products_list(request, **filters):
+    """Active products: full-text `q` (best matches first), category, price and stock
+    filters, and orderings."""
+    return queries.list_products(**filters)
+
+
+def get_product(request, sku):
+    """One product by SKU."""
+    return queries.get_product(sku=known_shape(sku))
+
+
+# --- the operations ---
+
+STAFF = [IsAdminUser]
+ANYONE = [AllowAny]
+
+categories = CatalogQuery.for_query(
+    categories_list,
+    output=CategoryOut,
+    paginator=CategoryCursor,
+    projections=("category_summary",),
+    public=True,
+    permissions=ANYONE,
+)
+create_category = CreateCategory.for_command(
+    commands.create_category,
+    input=CategoryIn,
+    created=True,
+    permissions=STAFF,
+    description="Staff: create a category (its slug is made from the name).",
+)
+products = CatalogQuery.for_query(
+    products_list,
+    output=ProductOut,
+    filters=ProductFilters,
+    paginator=ProductCursor,
+    projections=CATALOG_PROJECTIONS,
+    public=True,
+    permissions=ANYONE,
+)
+create_product = CreateProduct.for_command(
+    commands.create_product,
+    input=ProductIn,
+    output=ProductCommandOut,
+    created=True,
+    permissions=STAFF,
+    description="Staff: create a product.",
+)
+product = CatalogQuery.for_query(
+    get_product,
+    output=ProductOut,
+    projections=("product_summary",),
+    public=True,
+    permissions=ANYONE,
+)
 change_details = ProductCommand.for_command(
-    commands.update_product_details, DetailsIn, response=ProductCommandOut
+    commands.update_product_details, input=DetailsIn, output=ProductCommandOut, permissions=STAFF
 )
 change_price = ProductCommand.for_command(
-    commands.change_price, PriceIn, response=ProductCommandOut
+    commands.change_price, input=PriceIn, output=ProductCommandOut, permissions=STAFF
 )
-restock = ProductCommand.for_command(commands.restock, RestockIn, response=ProductCommandOut)
+restock = ProductCommand.for_command(
+    commands.restock, input=RestockIn, output=ProductCommandOut, permissions=STAFF
+)
 discontinue = ProductCommand.for_command(
-    commands.discontinue_product, VersionedIn, response=ProductCommandOut
+    commands.discontinue_product, input=VersionedIn, output=ProductCommandOut, permissions=STAFF
 )
 reactivate = ProductCommand.for_command(
-    commands.reactivate_product, VersionedIn, response=ProductCommandOut
+    commands.reactivate_product, input=VersionedIn, output=ProductCommandOut, permissions=STAFF
 )

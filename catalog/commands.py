@@ -13,8 +13,10 @@ from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from catalog import events
+from catalog.error_codes import CatalogErrorCode
 from catalog.models import MAX_PRICE, SKU_PATTERN, Category, Product
-from config.commands import (
+from core.commands import (
+    Actor,
     CommandResult,
     check_expected_version,
     clean_int,
@@ -24,10 +26,10 @@ from config.commands import (
     raise_if_errors,
     require_permission,
 )
-from config.errors import NotFound, ValidationFailed
-from readmodels.eventlog import record
+from core.errors import NotFound
+from core.eventlog import record
 
-# The Django permission each command needs (config.commands.require_permission).
+# The Django permission each command needs (core.commands.require_permission).
 ADD_CATEGORY = "catalog.add_category"
 ADD_PRODUCT = "catalog.add_product"
 CHANGE_PRODUCT = "catalog.change_product"
@@ -41,31 +43,47 @@ def _category(slug: str, *, field: str = "category") -> Category:
     try:
         return Category.objects.get(slug=slug)
     except Category.DoesNotExist:
-        raise ValidationFailed(
+        raise CatalogErrorCode.UNKNOWN_CATEGORY.error(
             f"There is no category {slug!r}.",
-            code="unknown_category",
             fields={field: "Unknown category."},
         ) from None
 
 
-def _lock_product(sku: str) -> Product:
+def _lock_product(sku: str, *, expected_version: int | None) -> Product:
+    """The product, locked, at the version the caller last saw (if it says)."""
     try:
-        return Product.objects.select_for_update().get(sku=sku)
+        product = Product.objects.select_for_update().get(sku=sku)
     except Product.DoesNotExist:
         raise NotFound(
             f"There is no product with SKU {sku!r}.", fields={"sku": "Unknown SKU."}
         ) from None
+    check_expected_version(product.version, expected_version, what="product")
+    return product
 
 
 def _result(product: Product, token) -> CommandResult:
     return CommandResult(id=product.pk, version=product.version, token=token)
 
 
+def _change(product: Product, *, actor: Actor, event, **changes) -> CommandResult:
+    """Write `changes` to the locked product as its next version and record
+    `event(product_id=…, sku=…, version=…)` (called after the change, so it can read the new
+    state). The caller has checked the expected version and the rules."""
+    for field, value in changes.items():
+        setattr(product, field, value)
+    product.version += 1
+    product.save(update_fields=[*changes, "version", "updated_at"])
+    token = record(
+        event(product_id=product.pk, sku=product.sku, version=product.version), actor=actor
+    )
+    return _result(product, token)
+
+
 # --- commands ---
 
 
 @command
-def create_category(*, actor, name: str, slug: str | None = None) -> CommandResult:
+def create_category(*, actor: Actor, name: str, slug: str | None = None) -> CommandResult:
     require_permission(actor, ADD_CATEGORY)
     errors: dict = {}
     name = clean_text(errors, "name", name, max_length=100)
@@ -80,9 +98,8 @@ def create_category(*, actor, name: str, slug: str | None = None) -> CommandResu
                 events.CategoryCreated(category_id=category.pk, name=name, slug=slug), actor=actor
             )
     except IntegrityError:
-        raise ValidationFailed(
+        raise CatalogErrorCode.CATEGORY_TAKEN.error(
             f"A category with slug {slug!r} already exists.",
-            code="category_taken",
             fields={"slug": "This slug is taken."},
         ) from None
     return CommandResult(id=category.pk, version=1, token=token)
@@ -91,7 +108,7 @@ def create_category(*, actor, name: str, slug: str | None = None) -> CommandResu
 @command
 def create_product(
     *,
-    actor,
+    actor: Actor,
     sku: str,
     name: str,
     category: str,
@@ -134,9 +151,8 @@ def create_product(
             )
     except IntegrityError:
         # The unique index decides between two concurrent creators of the same SKU.
-        raise ValidationFailed(
+        raise CatalogErrorCode.SKU_TAKEN.error(
             f"A product with SKU {sku} already exists.",
-            code="sku_taken",
             fields={"sku": "This SKU is taken."},
         ) from None
     return _result(product, token)
@@ -145,7 +161,7 @@ def create_product(
 @command
 def update_product_details(
     *,
-    actor,
+    actor: Actor,
     sku: str,
     name: str | None = None,
     description: str | None = None,
@@ -164,8 +180,7 @@ def update_product_details(
         )
     raise_if_errors(errors)
     with transaction.atomic():
-        product = _lock_product(sku)
-        check_expected_version(product.version, expected_version, what="product")
+        product = _lock_product(sku, expected_version=expected_version)
         previous_category_id = product.category_id
         if category is not None:
             wanted["category_id"] = _category(category).pk
@@ -176,28 +191,23 @@ def update_product_details(
         }
         if not changes:
             return _result(product, None)
-        for field, change in changes.items():
-            setattr(product, field, change["new"])
-        product.version += 1
-        product.save(update_fields=[*changes, "version", "updated_at"])
-        token = record(
-            events.ProductDetailsChanged(
-                product_id=product.pk,
-                sku=sku,
+        return _change(
+            product,
+            actor=actor,
+            event=lambda **ids: events.ProductDetailsChanged(
+                **ids,
                 changes=changes,
                 category_id=product.category_id,
                 previous_category_id=previous_category_id,
-                version=product.version,
             ),
-            actor=actor,
+            **{field: change["new"] for field, change in changes.items()},
         )
-    return _result(product, token)
 
 
 @command
 def change_price(
     *,
-    actor,
+    actor: Actor,
     sku: str,
     price,
     confirm_large_cut: bool = False,
@@ -209,38 +219,29 @@ def change_price(
     new_price = clean_money(errors, "price", price, maximum=MAX_PRICE)
     raise_if_errors(errors)
     with transaction.atomic():
-        product = _lock_product(sku)
-        check_expected_version(product.version, expected_version, what="product")
+        product = _lock_product(sku, expected_version=expected_version)
         old_price = product.price
         if new_price == old_price:
             return _result(product, None)
         if new_price < old_price * MAX_PRICE_CUT and not confirm_large_cut:
-            raise ValidationFailed(
+            raise CatalogErrorCode.LARGE_PRICE_CUT.error(
                 f"That cuts the price by more than half ({old_price} → {new_price}). "
                 "Confirm the cut if it is intended.",
-                code="large_price_cut",
                 fields={"confirm_large_cut": "Confirm a cut of more than 50%."},
             )
-        product.price = new_price
-        product.version += 1
-        product.save(update_fields=["price", "version", "updated_at"])
-        token = record(
-            events.ProductPriceChanged(
-                product_id=product.pk,
-                sku=sku,
-                old_price=old_price,
-                new_price=new_price,
-                currency=product.currency,
-                version=product.version,
-            ),
+        return _change(
+            product,
             actor=actor,
+            event=lambda **ids: events.ProductPriceChanged(
+                **ids, old_price=old_price, new_price=new_price, currency=product.currency
+            ),
+            price=new_price,
         )
-    return _result(product, token)
 
 
 @command
 def restock(
-    *, actor, sku: str, quantity, reason: str, expected_version: int | None = None
+    *, actor: Actor, sku: str, quantity, reason: str, expected_version: int | None = None
 ) -> CommandResult:
     """Staff add stock to a product, saying why (a delivery, a return, a count)."""
     require_permission(actor, CHANGE_PRODUCT)
@@ -249,55 +250,49 @@ def restock(
     reason = clean_text(errors, "reason", reason, max_length=200)
     raise_if_errors(errors)
     with transaction.atomic():
-        product = _lock_product(sku)
-        check_expected_version(product.version, expected_version, what="product")
+        product = _lock_product(sku, expected_version=expected_version)
         if product.stock + quantity > MAX_STOCK:
-            raise ValidationFailed(
+            raise CatalogErrorCode.STOCK_LIMIT.error(
                 f"Stock cannot exceed {MAX_STOCK:,}.",
-                code="stock_limit",
                 fields={"quantity": f"At most {MAX_STOCK - product.stock:,} more fit."},
             )
-        product.stock += quantity
-        product.version += 1
-        product.save(update_fields=["stock", "version", "updated_at"])
-        token = record(
-            events.ProductRestocked(
-                product_id=product.pk,
-                sku=sku,
-                quantity=quantity,
-                reason=reason,
-                stock=product.stock,
-                version=product.version,
-            ),
+        return _change(
+            product,
             actor=actor,
+            event=lambda **ids: events.ProductRestocked(
+                **ids, quantity=quantity, reason=reason, stock=product.stock
+            ),
+            stock=product.stock + quantity,
         )
-    return _result(product, token)
 
 
 @command
-def discontinue_product(*, actor, sku: str, expected_version: int | None = None) -> CommandResult:
+def discontinue_product(
+    *, actor: Actor, sku: str, expected_version: int | None = None
+) -> CommandResult:
     """Staff take a product off the catalog; its history and summaries stay."""
     return _set_active(actor=actor, sku=sku, active=False, expected_version=expected_version)
 
 
 @command
-def reactivate_product(*, actor, sku: str, expected_version: int | None = None) -> CommandResult:
+def reactivate_product(
+    *, actor: Actor, sku: str, expected_version: int | None = None
+) -> CommandResult:
     """Staff put a discontinued product back on the catalog."""
     return _set_active(actor=actor, sku=sku, active=True, expected_version=expected_version)
 
 
-def _set_active(*, actor, sku: str, active: bool, expected_version: int | None) -> CommandResult:
+def _set_active(
+    *, actor: Actor, sku: str, active: bool, expected_version: int | None
+) -> CommandResult:
     require_permission(actor, CHANGE_PRODUCT)
     with transaction.atomic():
-        product = _lock_product(sku)
-        check_expected_version(product.version, expected_version, what="product")
+        product = _lock_product(sku, expected_version=expected_version)
         if product.active == active:  # already so: nothing happened, nothing to record
             return _result(product, None)
-        product.active = active
-        product.version += 1
-        product.save(update_fields=["active", "version", "updated_at"])
-        event_type = events.ProductReactivated if active else events.ProductDiscontinued
-        token = record(
-            event_type(product_id=product.pk, sku=sku, version=product.version), actor=actor
+        return _change(
+            product,
+            actor=actor,
+            event=events.ProductReactivated if active else events.ProductDiscontinued,
+            active=active,
         )
-    return _result(product, token)

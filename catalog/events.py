@@ -3,13 +3,14 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
-from readmodels.eventlog import Event
+from core.eventlog import Event
 
 
 @dataclass(frozen=True, kw_only=True)
 class CategoryCreated(Event):
     aggregate_type = "category"
     aggregate_id_field = "category_id"
+    touches = {"category_id": "category_id"}
     category_id: int
     name: str
     slug: str
@@ -19,12 +20,15 @@ class CategoryCreated(Event):
 class ProductEvent(Event):
     aggregate_type = "product"
     aggregate_id_field = "product_id"
+    touches = {"product_id": "product_id"}
     product_id: int
     sku: str
 
 
 @dataclass(frozen=True, kw_only=True)
 class ProductCreated(ProductEvent):
+    touches = {**ProductEvent.touches, "category_id": "category_id"}
+
     name: str
     category_id: int
     price: Decimal
@@ -34,6 +38,12 @@ class ProductCreated(ProductEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class ProductDetailsChanged(ProductEvent):
+    touches = {
+        **ProductEvent.touches,
+        "category_id": "category_id",
+        "previous_category_id": "category_id",
+    }
+
     changes: dict  # field -> {"old": ..., "new": ...}
     category_id: int
     previous_category_id: int

@@ -3,6 +3,7 @@
 from django import forms
 
 from catalog.queries import list_categories
+from orders.models import MAX_QUANTITY
 
 SORT_CHOICES = [
     ("", "Best match / name"),
@@ -42,13 +43,13 @@ class CatalogFilterForm(forms.Form):
 class AddToCartForm(forms.Form):
     quantity = forms.IntegerField(
         min_value=1,
-        max_value=1000,
+        max_value=MAX_QUANTITY,
         initial=1,
         error_messages={
             "required": "Enter how many you want.",
             "invalid": "Enter a whole number.",
             "min_value": "Enter at least 1.",
-            "max_value": "You can order at most 1000 at a time.",
+            "max_value": f"You can order at most {MAX_QUANTITY} at a time.",
         },
     )
 
@@ -58,5 +59,5 @@ class AddToCartForm(forms.Form):
         for the browser; the cart caps what it holds, and place_order checks the real stock."""
         form = cls(data)
         if product.stock > 0:
-            form.fields["quantity"].widget.attrs["max"] = min(product.stock, 1000)
+            form.fields["quantity"].widget.attrs["max"] = min(product.stock, MAX_QUANTITY)
         return form

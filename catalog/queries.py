@@ -10,7 +10,7 @@ from django.db.models import F, QuerySet
 from django.db.models.expressions import RawSQL
 
 from catalog.models import SKU_PATTERN
-from config.errors import NotFound
+from core.errors import NotFound
 from readmodels.models import CategorySummary, ProductSummary
 
 # Every ordering ends in the primary key, so pages are stable and cursors unambiguous.

@@ -6,7 +6,7 @@ from django.shortcuts import render
 
 from catalog import queries
 from catalog.forms import AddToCartForm, CatalogFilterForm
-from config.errors import NotFound
+from core.errors import NotFound
 from readmodels.replicas import replica_reads
 
 PAGE_SIZE = 12

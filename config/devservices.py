@@ -26,7 +26,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DEVDATA = BASE_DIR / ".devdata"
@@ -122,14 +122,6 @@ def embedded_replica(primary_url: str, datadir: Path) -> Iterator[EmbeddedReplic
 
 def redis_url(datadir: Path) -> str:
     return f"redis+socket://{datadir / 'redis.sock'}"
-
-
-def redis_client_url(broker_url: str, *, db: int) -> str:
-    """The broker's Redis as redis-py spells it (kombu says redis+socket://, redis-py unix://),
-    with another database number."""
-    if broker_url.startswith("redis+socket://"):
-        return f"unix://{broker_url.removeprefix('redis+socket://')}?db={db}"
-    return urlunsplit(urlsplit(broker_url)._replace(path=f"/{db}"))
 
 
 def default_urls() -> tuple[str, str]:

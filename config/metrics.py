@@ -7,7 +7,7 @@ there and /metrics adds them up, so the totals are true whichever process answer
 Without it, /metrics shows the answering process's own counters.
 
 Gauges about the read side (lag, dead letters, heartbeat, horizon) are not kept by any process:
-they are read from the database when /metrics is scraped (readmodels.metrics).
+they are read from the database when /metrics is scraped (readmodels.gauges).
 """
 
 from __future__ import annotations
@@ -28,23 +28,9 @@ from prometheus_client import (
     multiprocess,
 )
 
-from readmodels.metrics import ReadSideCollector
+from core.metrics import LATENCY_BUCKETS
+from readmodels.gauges import ReadSideCollector
 
-# Buckets reach down to a millisecond (a query served from a summary table) and include the
-# alert thresholds, so histogram_quantile is exact at them.
-LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-
-COMMANDS = Counter(
-    "shop_commands_total",
-    "Commands run, by command and outcome: ok, or the error code of the refusal.",
-    ["command", "outcome"],
-)
-COMMAND_SECONDS = Histogram(
-    "shop_command_duration_seconds",
-    "How long commands took, refusals included.",
-    ["command"],
-    buckets=LATENCY_BUCKETS,
-)
 REQUESTS = Counter(
     "shop_http_requests_total",
     "HTTP requests answered, by route pattern, method and status code.",
@@ -56,11 +42,6 @@ REQUEST_SECONDS = Histogram(
     ["route", "method"],
     buckets=LATENCY_BUCKETS,
 )
-
-
-def command_ran(command: str, outcome: str, seconds: float) -> None:
-    COMMANDS.labels(command, outcome).inc()
-    COMMAND_SECONDS.labels(command).observe(seconds)
 
 
 def request_answered(route: str, method: str, status: int, seconds: float) -> None:

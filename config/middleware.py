@@ -12,7 +12,7 @@ import uuid
 
 from config import metrics
 from config.logs import bound_request_id
-from readmodels.eventlog import event_context
+from core.eventlog import event_context
 
 log = logging.getLogger("shop.requests")
 

@@ -15,6 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config import devservices
 from config.logs import logging_config
+from core.failopen import redis_client_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -65,15 +66,16 @@ INSTALLED_APPS = [
     "readmodels",
     "catalog",
     "orders",
+    "api",
 ]
 
 MIDDLEWARE = [
     # First, so every response carries X-Request-ID, also those of the middleware below.
     "config.middleware.request_id_middleware",
     # Next, so that whatever layer fails, an answer under /api/ is in the API's error format.
-    "config.api_middleware.api_errors_middleware",
+    "api.middleware.api_errors_middleware",
     # Before CommonMiddleware, whose APPEND_SLASH would redirect a POST into a GET.
-    "config.api_middleware.api_slash_middleware",
+    "api.middleware.api_slash_middleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -83,7 +85,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "config.error_pages.ShopErrorPagesMiddleware",
+    "pages.error_pages.ShopErrorPagesMiddleware",
     # Last, so that its process_exception (a replica failing under a read) is asked first.
     "readmodels.replicas.ReplicaReadsMiddleware",
 ]
@@ -173,7 +175,7 @@ STORAGES = {
 }
 
 # A refused form (no or stale CSRF token) gets the shop's 403 page with what to do next.
-CSRF_FAILURE_VIEW = "config.error_pages.csrf_failure"
+CSRF_FAILURE_VIEW = "pages.error_pages.csrf_failure"
 # gunicorn serves `make run` too: in DEBUG, whitenoise serves the apps' static files straight
 # from their folders (no collectstatic), as runserver did.
 WHITENOISE_USE_FINDERS = DEBUG
@@ -210,7 +212,7 @@ CELERY_BROKER_URL = os.environ.get("REDIS_URL", default_broker_url)
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": devservices.redis_client_url(CELERY_BROKER_URL, db=1),
+        "LOCATION": redis_client_url(CELERY_BROKER_URL, db=1),
     }
 }
 CELERY_TASK_ACKS_LATE = True
@@ -230,7 +232,7 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 30},
     },
     "purge-expired": {
-        "task": "config.tasks.purge_expired",
+        "task": "api.tasks.purge_expired",
         "schedule": timedelta(hours=1),
         "options": {"expires": 600},
     },
@@ -288,22 +290,22 @@ ALERT_HORIZON_HELD_SECONDS = 60
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header makes "not logged in" a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "config.authentication.TokenAuthentication",
+        "api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-    "DEFAULT_SCHEMA_CLASS": "config.schema.EnforcedSchema",
-    "EXCEPTION_HANDLER": "config.api.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.EnforcedSchema",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
     # JSON only: the browsable API answered a browser's Accept: text/html with HTML pages.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "config.content.JSONWhateverAccepted",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "api.content.JSONWhateverAccepted",
     # JSON bodies only: a form or multipart body could not express the nested order lines, and
     # accepted shapes (a list for an object) that JSON refuses. Others are a 415.
-    "DEFAULT_PARSER_CLASSES": ["config.content.BoundedJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["api.content.BoundedJSONParser"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_THROTTLE_CLASSES": [
-        "config.throttling.AnonThrottle",
-        "config.throttling.UserThrottle",
+        "api.throttling.AnonThrottle",
+        "api.throttling.UserThrottle",
     ],
     # How many proxies of ours append to X-Forwarded-For: the client address is the one they
     # saw. Unset, DRF would key anonymous throttles on the whole header, which the client writes.
@@ -318,7 +320,7 @@ REST_FRAMEWORK = {
 }
 # Seconds shared caches may keep an anonymous catalog answer (others are private).
 API_PUBLIC_MAX_AGE = int(os.environ.get("API_PUBLIC_MAX_AGE", "10"))
-# Throttles and failed-login limits count in the cache's Redis (see config/throttling.py).
+# Throttles and failed-login limits count in the cache's Redis (see api/throttling.py).
 RATE_LIMIT_REDIS_URL = CACHES["default"]["LOCATION"]
 # Failed logins (API token and the login page) per account and per client address in a window.
 LOGIN_FAILURES_PER_ACCOUNT = int(os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "10"))
@@ -333,12 +335,24 @@ SPECTACULAR_SETTINGS = {
     # Request bodies get their own components, which can say what is refused (blank text).
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {"OrderStatusEnum": "orders.models.OrderStatus"},
+    # GET and POST of one path are two views (api.routing.by_method); the generator sees both.
+    "DEFAULT_GENERATOR_CLASS": "api.schema.SchemaGenerator",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.document_error_codes",
+    ],
+    "TAGS": [
+        {"name": "catalog", "description": "Categories and products: browse, and staff edits."},
+        {"name": "orders", "description": "Sign-up, tokens, and a customer's orders."},
+        {"name": "reports", "description": "Staff: sales, customers and best sellers."},
+        {"name": "operations", "description": "Projection status, health and the audit trail."},
+    ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
 
-# --- Idempotency-Key store (config.idempotency) ---
+# --- Idempotency-Key store (api.idempotency) ---
 # A keyed request's transaction may sit idle this long before Postgres ends it and frees the
 # key for a retry (a request hung while holding its key). Keep it above the slowest command.
 IDEMPOTENCY_LEASE_SECONDS = float(os.environ.get("IDEMPOTENCY_LEASE_SECONDS", "30"))

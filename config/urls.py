@@ -1,9 +1,9 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from config import health
-from config.forms import LimitedAdminAuthenticationForm
+from api import health
 from config.metrics import metrics_view
+from pages.forms import LimitedAdminAuthenticationForm
 from readmodels.api import Health, ProjectionHealth
 
 admin.site.login_form = LimitedAdminAuthenticationForm
@@ -21,6 +21,6 @@ urlpatterns = [
     path("", include("catalog.urls")),
 ]
 
-handler403 = "config.error_pages.permission_denied"
-handler404 = "config.error_pages.page_not_found"
-handler500 = "config.error_pages.server_error"
+handler403 = "pages.error_pages.permission_denied"
+handler404 = "pages.error_pages.page_not_found"
+handler500 = "pages.error_pages.server_error"

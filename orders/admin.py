@@ -8,9 +8,9 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
-from config.admin import CommandAdmin, CommandForm
 from orders import commands
 from orders.models import Customer, Order, OrderLine
+from pages.admin import CommandAdmin, CommandForm
 
 
 class CustomerAddForm(CommandForm):

@@ -9,34 +9,29 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.authtoken.models import Token
-from rest_framework.permissions import IsAdminUser, IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAdminUser, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog import queries as catalog_queries
-from catalog.api import ProductOut
-from config.api import (
-    COMMAND_ERRORS,
-    CONSISTENCY_PARAMETERS,
-    IDEMPOTENCY_HEADER,
+from api.commands import (
     CommandOut,
     CommandView,
-    CursorPagination,
-    QueryOrderedCursor,
-    QueryView,
     VersionedIn,
     command_response,
-    cursor_parameters,
-    error_responses,
-    page_of,
-    paginated_response,
-    query_responses,
 )
-from config.errors import PermissionDenied
-from config.throttling import LoginRefused, authenticate_limited
+from api.errors import error_responses
+from api.pagination import (
+    CursorPagination,
+    QueryOrderedCursor,
+)
+from api.queries import QueryView
+from api.throttling import LoginRefused, authenticate_limited
+from catalog import queries as catalog_queries
+from catalog.api import ProductOut
+from core.error_codes import CommonErrorCode
 from orders import commands, queries
 from orders.address import COUNTRY_CHOICES, MAX_LENGTHS, ShippingAddress
-from orders.models import OrderStatus
+from orders.models import MAX_QUANTITY, OrderStatus
 
 # --- output ---
 
@@ -177,7 +172,7 @@ class TokenIn(serializers.Serializer):
 
 class LineIn(serializers.Serializer):
     sku = serializers.CharField(max_length=32)
-    quantity = serializers.IntegerField(min_value=1, max_value=commands.MAX_QUANTITY)
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
 
 
 class AddressIn(serializers.Serializer):
@@ -194,6 +189,9 @@ class AddressIn(serializers.Serializer):
         choices=COUNTRY_CHOICES,
         help_text="The ISO 3166-1 alpha-2 code of a country the shop ships to.",
     )
+
+    def validate(self, attrs):
+        return ShippingAddress(**attrs)  # what place_order takes
 
 
 class PlaceOrderIn(serializers.Serializer):
@@ -273,7 +271,7 @@ def visible_to(user) -> int | None:
         return None
     customer_id = queries.customer_id_of(user)
     if customer_id is None:
-        raise PermissionDenied("This account has no customer profile.", code="not_a_customer")
+        raise CommonErrorCode.NOT_A_CUSTOMER.error("This account has no customer profile.")
     return customer_id
 
 
@@ -287,32 +285,28 @@ class SignUpOut(CommandOut):
     )
 
 
-class SignUp(CommandView):
-    input_serializer = SignUpIn
+class OrdersQuery(QueryView):
+    tags = ("orders",)
 
-    @extend_schema(
-        operation_id="register_customer",
-        request=SignUpIn,
-        parameters=[IDEMPOTENCY_HEADER],
-        responses={201: SignUpOut, **COMMAND_ERRORS},
-    )
-    def post(self, request, *args, **kwargs):
-        """Sign up as a customer (no login needed). The answer carries the new customer's API
-        token, so the client can go on at once; `Location` is their order list.
-        (/api/auth/token/ gives the same token later from the username and password.)"""
-        return super().post(request, *args, **kwargs)
 
-    def run(self, request, data):
-        result = commands.register_customer(actor=request.user, **data)
+class ReportQuery(QueryView):
+    tags = ("reports",)
+
+
+class OrdersCommand(CommandView):
+    tags = ("orders",)
+
+
+class SignUp(OrdersCommand):
+    def answer(self, request, result, data):
         # The token is API access, not shop state: the API hands it out, as /api/auth/token/
         # does, and only to the customers themselves, never to staff signing someone up.
         token = None
         if not request.user.is_authenticated:
             token = Token.objects.get_or_create(user_id=result.state["user_id"])[0].key
-        return command_response(
+        return self.respond(
             result,
             location=reverse("order-list"),
-            created=True,
             username=result.state["username"],
             display_name=result.state["display_name"],
             token=token,
@@ -326,6 +320,7 @@ class ObtainToken(APIView):
     # session cookie without its CSRF token.
     @extend_schema(
         operation_id="obtain_token",
+        tags=["orders"],
         request=TokenIn,
         responses={200: TokenOut, **error_responses(400, 401, 403, 415, 429)},
     )
@@ -341,182 +336,145 @@ class ObtainToken(APIView):
         return Response({"token": token.key})
 
 
-class Orders(QueryView, CommandView):
-    permission_classes = [IsAuthenticated]
-    paginator = NewestFirst
-    projections = ("order_summary",)
-    filters = OrderFilters
-    input_serializer = PlaceOrderIn
-
-    @extend_schema(
-        operation_id="orders_list",
-        parameters=[OrderFilters, *cursor_parameters(NewestFirst), *CONSISTENCY_PARAMETERS],
-        responses=query_responses(page_of(OrderOut)),
-    )
-    def get(self, request, *args, **kwargs):
-        """Orders, newest first: a customer sees their own; staff see all and can filter by
-        status and customer."""
-        return super().get(request, *args, **kwargs)
-
-    def read(self, request):
-        customer_id = visible_to(request.user)
-        if customer_id is None:
-            customer_id = self.filtered.get("customer")
-        orders = queries.list_orders(customer_id=customer_id, status=self.filtered.get("status"))
-        return paginated_response(self, request, orders, self.paginator(), OrderOut)
-
-    @extend_schema(
-        operation_id="place_order",
-        request=PlaceOrderIn,
-        parameters=[IDEMPOTENCY_HEADER],
-        responses={201: PlacedOrderOut, **COMMAND_ERRORS},
-    )
-    def post(self, request, *args, **kwargs):
-        """Place an order for the logged-in customer, to ship to `shipping_address`; stock is
-        taken at once. The answer has the lines with their unit prices, the total to pay and
-        the address."""
-        return super().post(request, *args, **kwargs)
-
-    def run(self, request, data):
-        result = commands.place_order(
-            actor=request.user,
-            lines=data["lines"],
-            shipping_address=ShippingAddress(**data["shipping_address"]),
-        )
+class PlaceOrder(OrdersCommand):
+    def answer(self, request, result, data):
         return order_answer(result, state_out=PlacedOrderStateOut, created=True)
 
 
-class OrderDetail(QueryView):
-    permission_classes = [IsAuthenticated]
-    projections = ("order_summary",)
-
-    @extend_schema(
-        operation_id="get_order",
-        parameters=CONSISTENCY_PARAMETERS,
-        responses=query_responses(OrderOut),
-    )
-    def get(self, request, *args, **kwargs):
-        """One order (another customer's order is a 404)."""
-        return super().get(request, *args, **kwargs)
-
-    def read(self, request, order_id):
-        order = queries.get_order(order_id=order_id, customer_id=visible_to(request.user))
-        return Response(OrderOut(order).data)
-
-
-class OrderHistory(QueryView):
-    permission_classes = [IsAuthenticated]
-    projections = ("order_summary",)
-    filters = HistoryIn
-
-    @extend_schema(
-        operation_id="order_history",
-        parameters=[HistoryIn, *CONSISTENCY_PARAMETERS],
-        responses=query_responses(HistoryEntryOut(many=True)),
-    )
-    def get(self, request, *args, **kwargs):
-        """One order's events, oldest first, each with the status it left the order in; with
-        `as_of`, those up to that moment."""
-        return super().get(request, *args, **kwargs)
-
-    def read(self, request, order_id):
-        queries.get_order(
-            order_id=order_id, customer_id=visible_to(request.user)
-        )  # 404 if not theirs
-        history = queries.order_history(order_id=order_id, viewer=request.user, **self.filtered)
-        return Response(HistoryEntryOut(history, many=True).data)
-
-
-class OrderCommand(CommandView):
+class OrderCommand(OrdersCommand):
     """POST /api/orders/{id}/<action>."""
 
-    permission_classes = [IsAuthenticated]
-    command = None
-
-    def run(self, request, data, order_id):
-        return order_answer(type(self).command(actor=request.user, order_id=order_id, **data))
+    def answer(self, request, result, data, order_id):
+        return order_answer(result)
 
 
-pay = OrderCommand.for_command(commands.pay_order, PayIn, response=OrderCommandOut)
-cancel = OrderCommand.for_command(commands.cancel_order, CancelIn, response=OrderCommandOut)
-ship = OrderCommand.for_command(
-    commands.ship_order, ShipIn, response=OrderCommandOut, permission_classes=[IsAdminUser]
-)
-deliver = OrderCommand.for_command(
-    commands.deliver_order,
-    VersionedIn,
-    response=OrderCommandOut,
-    permission_classes=[IsAdminUser],
-)
+# --- queries ---
 
 
-class DailySalesReport(QueryView):
-    permission_classes = [IsAdminUser]
-    projections = ("daily_sales",)
-    filters = DateRange
+def orders_list(request, *, status=None, customer=None):
+    """Orders, newest first: a customer sees their own; staff see all and can filter by
+    status and customer."""
+    customer_id = visible_to(request.user)
+    if customer_id is None:
+        customer_id = customer
+    return queries.list_orders(customer_id=customer_id, status=status)
 
-    @extend_schema(
-        operation_id="daily_sales_report",
-        parameters=[
-            OpenApiParameter(
-                "from", OpenApiTypes.DATE, description="first day (default: 29 days before 'to')"
-            ),
-            OpenApiParameter("to", OpenApiTypes.DATE, description="last day (default: today)"),
-            *CONSISTENCY_PARAMETERS,
-        ],
-        responses=query_responses(DaySalesOut(many=True)),
-    )
-    def get(self, request, *args, **kwargs):
-        """Staff: sales per UTC day from `from` to `to` (30 days up to today by default)."""
-        return super().get(request, *args, **kwargs)
 
-    def read(self, request):
-        return Response(DaySalesOut(queries.daily_sales(**self.filtered), many=True).data)
+def get_order(request, order_id):
+    """One order (another customer's order is a 404)."""
+    return queries.get_order(order_id=order_id, customer_id=visible_to(request.user))
+
+
+def order_history(request, order_id, **as_of):
+    """One order's events, oldest first, each with the status it left the order in; with
+    `as_of`, those up to that moment."""
+    get_order(request, order_id)  # 404 if not theirs
+    return queries.order_history(order_id=order_id, viewer=request.user, **as_of)
+
+
+def daily_sales_report(request, *, start, end):
+    """Staff: sales per UTC day from `from` to `to` (30 days up to today by default)."""
+    return queries.daily_sales(start=start, end=end)
+
+
+def customers_report(request, **ordering):
+    """Staff: customers by lifetime value or by order count."""
+    return queries.top_customers(**ordering)
+
+
+def best_sellers_report(request):
+    """Staff: products by units sold, then revenue."""
+    return catalog_queries.best_sellers()[:20]
 
 
 class CustomerCursor(QueryOrderedCursor):
     page_size = 20
 
 
-class CustomersReport(QueryView):
-    permission_classes = [IsAdminUser]
-    paginator = CustomerCursor
-    projections = ("customer_summary",)
-    filters = CustomerReportFilters
+# --- the operations ---
 
-    @extend_schema(
-        operation_id="customers_report",
-        parameters=[
-            CustomerReportFilters,
-            *cursor_parameters(CustomerCursor),
-            *CONSISTENCY_PARAMETERS,
-        ],
-        responses=query_responses(page_of(CustomerReportOut)),
-    )
-    def get(self, request, *args, **kwargs):
-        """Staff: customers by lifetime value or by order count."""
-        return super().get(request, *args, **kwargs)
+ANYONE = [AllowAny]
+CUSTOMERS = [IsAuthenticated]  # and staff; the commands and queries say who may do what
+STAFF = [IsAdminUser]
 
-    def read(self, request):
-        customers = queries.top_customers(**self.filtered)
-        return paginated_response(self, request, customers, self.paginator(), CustomerReportOut)
-
-
-class BestSellers(QueryView):
-    permission_classes = [IsAdminUser]
-    projections = ("product_summary",)
-
-    @extend_schema(
-        operation_id="best_sellers_report",
-        parameters=CONSISTENCY_PARAMETERS,
-        responses=query_responses(ProductOut(many=True)),
-    )
-    def get(self, request, *args, **kwargs):
-        """Staff: products by units sold, then revenue."""
-        return super().get(request, *args, **kwargs)
-
-    def read(self, request):
-        best = ProductOut(
-            catalog_queries.best_sellers()[:20], many=True, context={"request": request}
-        )
-        return Response(best.data)
+register_customer = SignUp.for_command(
+    commands.register_customer,
+    input=SignUpIn,
+    output=SignUpOut,
+    created=True,
+    permissions=ANYONE,
+    description="Sign up as a customer (no login needed). The answer carries the new customer's API\n"
+    "token, so the client can go on at once; `Location` is their order list.\n"
+    "(/api/auth/token/ gives the same token later from the username and password.)",
+)
+orders = OrdersQuery.for_query(
+    orders_list,
+    output=OrderOut,
+    filters=OrderFilters,
+    paginator=NewestFirst,
+    projections=("order_summary",),
+    permissions=CUSTOMERS,
+)
+place_order = PlaceOrder.for_command(
+    commands.place_order,
+    input=PlaceOrderIn,
+    output=PlacedOrderOut,
+    created=True,
+    permissions=CUSTOMERS,
+    description="Place an order for the logged-in customer, to ship to `shipping_address`; stock is\n"
+    "taken at once. The answer has the lines with their unit prices, the total to pay and\n"
+    "the address.",
+)
+order = OrdersQuery.for_query(
+    get_order, output=OrderOut, projections=("order_summary",), permissions=CUSTOMERS
+)
+history = OrdersQuery.for_query(
+    order_history,
+    output=HistoryEntryOut,
+    many=True,
+    filters=HistoryIn,
+    projections=("order_summary",),
+    permissions=CUSTOMERS,
+)
+pay = OrderCommand.for_command(
+    commands.pay_order, input=PayIn, output=OrderCommandOut, permissions=CUSTOMERS
+)
+cancel = OrderCommand.for_command(
+    commands.cancel_order, input=CancelIn, output=OrderCommandOut, permissions=CUSTOMERS
+)
+ship = OrderCommand.for_command(
+    commands.ship_order, input=ShipIn, output=OrderCommandOut, permissions=STAFF
+)
+deliver = OrderCommand.for_command(
+    commands.deliver_order, input=VersionedIn, output=OrderCommandOut, permissions=STAFF
+)
+daily_sales = ReportQuery.for_query(
+    daily_sales_report,
+    output=DaySalesOut,
+    many=True,
+    filters=DateRange,
+    # "from" is a Python keyword: DateRange declares it by hand, and so does its schema.
+    parameters=[
+        OpenApiParameter(
+            "from", OpenApiTypes.DATE, description="first day (default: 29 days before 'to')"
+        ),
+        OpenApiParameter("to", OpenApiTypes.DATE, description="last day (default: today)"),
+    ],
+    projections=("daily_sales",),
+    permissions=STAFF,
+)
+customers = ReportQuery.for_query(
+    customers_report,
+    output=CustomerReportOut,
+    filters=CustomerReportFilters,
+    paginator=CustomerCursor,
+    projections=("customer_summary",),
+    permissions=STAFF,
+)
+best_sellers = ReportQuery.for_query(
+    best_sellers_report,
+    output=ProductOut,
+    many=True,
+    projections=("product_summary",),
+    permissions=STAFF,
+)

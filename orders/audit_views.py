@@ -6,7 +6,7 @@ from django.http import Http404
 from django.shortcuts import render
 from django.utils.http import urlencode
 
-from config.errors import NotFound
+from core.errors import NotFound
 from orders.history_chart import history_chart
 from orders.staff_views import staff_required
 from readmodels import audit

@@ -11,10 +11,10 @@ import dataclasses
 from decimal import Decimal
 
 from catalog import queries as catalog_queries
-from config.errors import NotFound
+from core.errors import NotFound
+from orders.models import MAX_QUANTITY
 
 SESSION_KEY = "cart"
-MAX_QUANTITY = 1000
 
 
 @dataclasses.dataclass(frozen=True)

@@ -20,7 +20,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from catalog.models import Product
-from config.commands import (
+from core.commands import (
+    Actor,
     CommandResult,
     check_expected_version,
     clean_int,
@@ -28,14 +29,24 @@ from config.commands import (
     clean_text,
     command,
     raise_if_errors,
+    require_customer,
+    require_owner,
     require_permission,
 )
-from config.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from core.error_codes import CommonErrorCode
+from core.errors import Conflict, NotFound
+from core.eventlog import last_position, record
 from orders import events
 from orders.address import ShippingAddress, clean_address
-from orders.models import ORDER_TRANSITIONS, Customer, Order, OrderLine, OrderStatus
-from readmodels.eventlog import Position, position_of, record
-from readmodels.models import DomainEvent
+from orders.error_codes import OrderErrorCode
+from orders.models import (
+    MAX_QUANTITY,
+    ORDER_TRANSITIONS,
+    Customer,
+    Order,
+    OrderLine,
+    OrderStatus,
+)
 
 # Staff move orders on (ship, deliver, cancel) with this Django permission.
 CHANGE_ORDER = "orders.change_order"
@@ -44,7 +55,6 @@ CHANGE_ORDER = "orders.change_order"
 # payment), and every summary column holds whatever valid orders add up to (an order's total
 # fits OrderSummary.total; sums of totals fit readmodels.models.SUM_OF_MONEY_DIGITS).
 MAX_LINES = 50
-MAX_QUANTITY = 1000
 MAX_ORDER_TOTAL = Decimal(100_000_000)
 MAX_PAYMENT = MAX_ORDER_TOTAL
 IDEMPOTENCY_CONSTRAINT = "one_order_per_idempotency_key"
@@ -85,7 +95,7 @@ def check_registration(
 
 @command
 def register_customer(
-    *, actor=None, username: str, email: str, password: str, display_name: str
+    *, actor: Actor = None, username: str, email: str, password: str, display_name: str
 ) -> CommandResult:
     """Sign up: anyone may (actor is None or anonymous); staff may register on someone's behalf."""
     username, email, display_name = check_registration(
@@ -121,35 +131,21 @@ def _username_exists(username: str) -> bool:
 
 
 def _username_taken(username: str):
-    raise ValidationFailed(
+    raise OrderErrorCode.USERNAME_TAKEN.error(
         f"The username {username!r} is taken.",
-        code="username_taken",
         fields={"username": USERNAME_TAKEN},
     )
-
-
-def _require_customer(actor) -> Customer:
-    if actor is None or not actor.is_authenticated:
-        raise PermissionDenied("Please log in to do this.", code="not_authenticated")
-    try:
-        return actor.customer
-    except Customer.DoesNotExist:
-        raise PermissionDenied(
-            "Only customers can place orders; this account has no customer profile.",
-            code="not_a_customer",
-        ) from None
 
 
 def _clean_lines(lines) -> dict[str, int]:
     """Shape checks for an order's lines, merging repeated SKUs: {sku: quantity}."""
     if not isinstance(lines, list | tuple) or not lines:
-        raise ValidationFailed(
-            "An order needs at least one line.", code="no_lines", fields={"lines": "Add a product."}
+        raise OrderErrorCode.NO_LINES.error(
+            "An order needs at least one line.", fields={"lines": "Add a product."}
         )
     if len(lines) > MAX_LINES:
-        raise ValidationFailed(
+        raise OrderErrorCode.TOO_MANY_LINES.error(
             f"An order can have at most {MAX_LINES} lines.",
-            code="too_many_lines",
             fields={"lines": f"At most {MAX_LINES} lines."},
         )
     errors: dict = {}
@@ -177,24 +173,16 @@ def request_digest(quantities: Mapping[str, int], address: ShippingAddress) -> s
     return hashlib.sha256(json.dumps(request).encode()).hexdigest()
 
 
-def _event_position(order: Order, event_type: type[events.OrderEvent]) -> Position:
-    event = DomainEvent.objects.filter(
-        aggregate_type="order", aggregate_id=str(order.pk), event_type=event_type.event_type()
-    ).latest("id")
-    return position_of(event)
-
-
 def _replay(order: Order, digest: str) -> CommandResult:
     if order.request_digest != digest:
-        raise Conflict(
+        raise CommonErrorCode.IDEMPOTENCY_KEY_REUSED.error(
             "This idempotency key was already used for a different order.",
-            code="idempotency_key_reused",
             fields={"idempotency_key": "Use a new key for a new order."},
         )
     return CommandResult(
         id=order.pk,
         version=order.version,
-        token=_event_position(order, events.OrderPlaced),
+        token=last_position(events.OrderPlaced, order.pk),
         state=order_state(order, lines=order.lines.order_by("product_id")),
     )
 
@@ -202,7 +190,7 @@ def _replay(order: Order, digest: str) -> CommandResult:
 @command
 def place_order(
     *,
-    actor,
+    actor: Actor,
     lines: Sequence[Mapping],
     shipping_address: ShippingAddress,
     idempotency_key: str | None = None,
@@ -210,15 +198,20 @@ def place_order(
     """Reserve stock for every line and create a pending order to ship to `shipping_address`,
     or change nothing at all.
 
-    With an idempotency key, a retry of the same order returns the original, and the same key
-    with other lines or another address is a conflict.
+    With an idempotency key (the checkout form's), a retry of the same order returns the
+    original, and the same key with other lines or another address is refused. A form sent
+    again with no lines (its first sending placed the order and emptied the cart) returns the
+    order placed with it.
     """
-    customer = _require_customer(actor)
-    quantities = _clean_lines(lines)
+    customer = require_customer(actor)
     errors: dict = {}
     address = clean_address(errors, "shipping_address", shipping_address)
     if idempotency_key is not None:
         idempotency_key = clean_text(errors, "idempotency_key", idempotency_key, max_length=100)
+    resent = idempotency_key and not lines and not errors
+    if resent and (original := _order_with_key(customer, idempotency_key)):
+        return _replay(original, original.request_digest)
+    quantities = _clean_lines(lines)
     raise_if_errors(errors)
     digest = request_digest(quantities, address)
     try:
@@ -237,7 +230,7 @@ def place_order(
                 # when the stock suffices for both, the unique key below decides instead.)
                 original = (
                     _order_with_key(customer, idempotency_key)
-                    if refusal.code == "insufficient_stock" and idempotency_key
+                    if refusal.code == OrderErrorCode.INSUFFICIENT_STOCK and idempotency_key
                     else None
                 )
                 if original is None:
@@ -262,7 +255,7 @@ def _lock_products(quantities: Mapping[str, int]) -> list[Product]:
 
 
 def _place(
-    actor,
+    actor: Actor,
     customer: Customer,
     products: list[Product],
     quantities: dict[str, int],
@@ -273,16 +266,14 @@ def _place(
     found = {product.sku: product for product in products}
     unknown = [sku for sku in quantities if sku not in found]
     if unknown:
-        raise ValidationFailed(
+        raise OrderErrorCode.UNKNOWN_PRODUCT.error(
             f"Unknown product: {', '.join(unknown)}.",
-            code="unknown_product",
             fields={f"lines.{sku}": "No such product." for sku in unknown},
         )
     unavailable = [product.sku for product in products if not product.active]
     if unavailable:
-        raise ValidationFailed(
+        raise OrderErrorCode.PRODUCT_UNAVAILABLE.error(
             f"No longer sold: {', '.join(unavailable)}.",
-            code="product_unavailable",
             fields={f"lines.{sku}": "This product is no longer sold." for sku in unavailable},
         )
     short = {
@@ -291,11 +282,10 @@ def _place(
         if product.stock < quantities[product.sku]
     }
     if short:
-        raise Conflict(
+        raise OrderErrorCode.INSUFFICIENT_STOCK.error(
             "Not enough stock for "
             + ", ".join(f"{sku} (only {left} left)" for sku, left in short.items())
             + ".",
-            code="insufficient_stock",
             fields={
                 f"lines.{sku}": f"Only {left} left, you asked for {quantities[sku]}."
                 for sku, left in short.items()
@@ -303,10 +293,9 @@ def _place(
         )
     total = sum((product.price * quantities[product.sku] for product in products), Decimal(0))
     if total > MAX_ORDER_TOTAL:
-        raise ValidationFailed(
+        raise OrderErrorCode.ORDER_TOO_LARGE.error(
             f"An order can total at most {MAX_ORDER_TOTAL:,} {products[0].currency}; "
             f"this one is {total:,}. Split it into smaller orders.",
-            code="order_too_large",
             fields={"lines": f"At most {MAX_ORDER_TOTAL:,} in one order."},
         )
     order = Order.objects.create(
@@ -383,30 +372,34 @@ def order_state(order: Order, *, lines=None) -> dict:
     return state
 
 
-def _lock_order(order_id, *, visible_to=None) -> Order:
-    """The order, locked. A customer asking for someone else's order gets the same 'not found'
-    as for an order that does not exist: ids are not an oracle for other people's orders."""
+def _lock_order(order_id, *, visible_to=None, expected_version: int | None = None) -> Order:
+    """The order, locked, at the version the caller last saw (if it says). A customer asking
+    for someone else's order gets the same 'not found' as for an order that does not exist: ids
+    are not an oracle for other people's orders."""
     queryset = Order.objects.select_for_update()
     if visible_to is not None:
         queryset = queryset.filter(customer=visible_to)
     try:
-        return queryset.get(pk=int(order_id))
+        order = queryset.get(pk=int(order_id))
     except (Order.DoesNotExist, ValueError, TypeError):
         raise NotFound(
             f"There is no order {order_id}.", fields={"order_id": "Unknown order."}
         ) from None
+    check_expected_version(order.version, expected_version, what="order")
+    return order
 
 
 def _require_transition(order: Order, new_status: OrderStatus) -> None:
     if (order.status, new_status) not in ORDER_TRANSITIONS:
-        raise Conflict(
+        raise OrderErrorCode.INVALID_STATUS_TRANSITION.error(
             f"Order {order.pk} is {order.status} and cannot become {new_status}.",
-            code="invalid_status_transition",
             fields={"status": f"The order is {order.status}."},
         )
 
 
-def _transition(order: Order, new_status: OrderStatus, *, actor, event, **changes) -> CommandResult:
+def _transition(
+    order: Order, new_status: OrderStatus, *, actor: Actor, event, **changes
+) -> CommandResult:
     _require_transition(order, new_status)
     order.status = new_status
     order.version += 1
@@ -422,13 +415,13 @@ def _transition(order: Order, new_status: OrderStatus, *, actor, event, **change
 
 @command
 def pay_order(
-    *, actor, order_id, amount, payment_reference: str, expected_version: int | None = None
+    *, actor: Actor, order_id, amount, payment_reference: str, expected_version: int | None = None
 ) -> CommandResult:
     """The owner pays the exact total. Repeating a payment with the same reference and amount
     is a safe retry that returns the first result; another reference, or the same reference
     with another amount, for a paid order is a conflict, and so is any payment once staff have
     cancelled the paid order."""
-    customer = _require_customer(actor)
+    customer = require_customer(actor)
     errors: dict = {}
     amount = clean_money(errors, "amount", amount, maximum=MAX_PAYMENT)
     payment_reference = clean_text(errors, "payment_reference", payment_reference, max_length=64)
@@ -439,38 +432,34 @@ def pay_order(
             if order.status == OrderStatus.CANCELLED:
                 # A retry must not report success for an order staff have since cancelled:
                 # the client would go on believing it is paid and on its way.
-                raise Conflict(
+                raise OrderErrorCode.ORDER_CANCELLED.error(
                     f"Order {order.pk} was paid and then cancelled by our staff; "
                     "the payment is refunded.",
-                    code="order_cancelled",
                     fields={"status": "The order is cancelled."},
                 )
             if order.payment_reference != payment_reference:
-                raise Conflict(
+                raise OrderErrorCode.ALREADY_PAID.error(
                     f"Order {order.pk} is already paid (reference {order.payment_reference}).",
-                    code="already_paid",
                     fields={"payment_reference": "The order was paid with another reference."},
                 )
             if amount != order.total:
                 # A replay must be the same request: the same reference with another amount is
                 # not a retry of the payment that was made.
-                raise Conflict(
+                raise OrderErrorCode.PAYMENT_MISMATCH.error(
                     f"Order {order.pk} was paid with this reference for {order.total}.",
-                    code="payment_mismatch",
                     fields={"amount": f"The payment with this reference was {order.total}."},
                 )
             return CommandResult(
                 id=order.pk,
                 version=order.version,
-                token=_event_position(order, events.OrderPaid),
+                token=last_position(events.OrderPaid, order.pk),
                 state=order_state(order),
             )
         check_expected_version(order.version, expected_version, what="order")
         _require_transition(order, OrderStatus.PAID)
         if amount != order.total:
-            raise ValidationFailed(
+            raise OrderErrorCode.AMOUNT_MISMATCH.error(
                 f"The amount must be the order total, {order.total} {order.currency}.",
-                code="amount_mismatch",
                 fields={"amount": f"Pay exactly {order.total}."},
             )
         return _transition(
@@ -487,7 +476,7 @@ def pay_order(
 
 @command
 def ship_order(
-    *, actor, order_id, tracking_number: str, expected_version: int | None = None
+    *, actor: Actor, order_id, tracking_number: str, expected_version: int | None = None
 ) -> CommandResult:
     """Staff ship a paid order with its tracking number."""
     require_permission(actor, CHANGE_ORDER)
@@ -495,8 +484,7 @@ def ship_order(
     tracking_number = clean_text(errors, "tracking_number", tracking_number, max_length=64)
     raise_if_errors(errors)
     with transaction.atomic():
-        order = _lock_order(order_id)
-        check_expected_version(order.version, expected_version, what="order")
+        order = _lock_order(order_id, expected_version=expected_version)
         return _transition(
             order,
             OrderStatus.SHIPPED,
@@ -508,12 +496,11 @@ def ship_order(
 
 
 @command
-def deliver_order(*, actor, order_id, expected_version: int | None = None) -> CommandResult:
+def deliver_order(*, actor: Actor, order_id, expected_version: int | None = None) -> CommandResult:
     """Staff mark a shipped order as delivered."""
     require_permission(actor, CHANGE_ORDER)
     with transaction.atomic():
-        order = _lock_order(order_id)
-        check_expected_version(order.version, expected_version, what="order")
+        order = _lock_order(order_id, expected_version=expected_version)
         return _transition(
             order,
             OrderStatus.DELIVERED,
@@ -525,26 +512,20 @@ def deliver_order(*, actor, order_id, expected_version: int | None = None) -> Co
 
 @command
 def cancel_order(
-    *, actor, order_id, reason: str, expected_version: int | None = None
+    *, actor: Actor, order_id, reason: str, expected_version: int | None = None
 ) -> CommandResult:
     """The owner may cancel while the order is pending, staff while pending or paid; either
     way every line's stock goes back on the shelf."""
-    if actor is None or not actor.is_authenticated:
-        raise PermissionDenied("Please log in to do this.", code="not_authenticated")
-    if actor.is_staff:
-        require_permission(actor, CHANGE_ORDER)
-    customer = None if actor.is_staff else _require_customer(actor)
+    customer = require_owner(actor, permission=CHANGE_ORDER)
     errors: dict = {}
     reason = clean_text(errors, "reason", reason, max_length=500)
     raise_if_errors(errors)
     with transaction.atomic():
-        order = _lock_order(order_id, visible_to=customer)
-        check_expected_version(order.version, expected_version, what="order")
+        order = _lock_order(order_id, visible_to=customer, expected_version=expected_version)
         _require_transition(order, OrderStatus.CANCELLED)
         if customer is not None and order.status != OrderStatus.PENDING:
-            raise PermissionDenied(
-                "A paid order can only be cancelled by our staff; please contact us.",
-                code="cancel_needs_staff",
+            raise OrderErrorCode.CANCEL_NEEDS_STAFF.error(
+                "A paid order can only be cancelled by our staff; please contact us."
             )
         lines = list(order.lines.order_by("product_id"))
         products = Product.objects.select_for_update().filter(

@@ -4,14 +4,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from core.eventlog import Event
 from orders.address import address_json_sql
-from readmodels.eventlog import Event
 
 
 @dataclass(frozen=True, kw_only=True)
 class CustomerRegistered(Event):
     aggregate_type = "customer"
     aggregate_id_field = "customer_id"
+    touches = {"customer_id": "customer_id"}
     customer_id: int
     user_id: int
     username: str
@@ -23,6 +24,7 @@ class CustomerRegistered(Event):
 class OrderEvent(Event):
     aggregate_type = "order"
     aggregate_id_field = "order_id"
+    touches = {"order_id": "order_id", "customer_id": "customer_id"}
     order_id: int
     customer_id: int
     version: int
@@ -48,6 +50,7 @@ class OrderPlaced(OrderEvent):
             "WHERE o.id = ({e}.payload ->> 'order_id')::bigint)"
         },
     }
+    touches_lines = ("lines",)
 
     lines: list  # [{"sku", "product_id", "quantity", "unit_price"}]
     total: Decimal
@@ -74,6 +77,8 @@ class OrderDelivered(OrderEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class OrderCancelled(OrderEvent):
+    touches_lines = ("restocked",)
+
     reason: str
     previous_status: str
     restocked: list  # [{"sku", "product_id", "quantity"}]: the stock given back

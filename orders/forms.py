@@ -5,7 +5,7 @@ import uuid
 from django import forms
 
 from orders.address import COUNTRY_CHOICES, FIELDS, MAX_LENGTHS, OPTIONAL, ShippingAddress
-from orders.cart import MAX_QUANTITY
+from orders.models import MAX_QUANTITY
 
 
 class SignUpForm(forms.Form):

@@ -8,6 +8,9 @@ from django.db.models import Q
 from catalog.models import Product
 from orders.address import COUNTRY_CHOICES, FIELDS, MAX_LENGTHS, ShippingAddress
 
+# The most of one product an order line (and so a cart, and an order) may hold.
+MAX_QUANTITY = 1000
+
 
 class Customer(models.Model):
     user = models.OneToOneField(
@@ -112,7 +115,8 @@ class OrderLine(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["order", "product"], name="one_line_per_product"),
             models.CheckConstraint(
-                condition=Q(quantity__gte=1, quantity__lte=1000), name="line_quantity_range"
+                condition=Q(quantity__gte=1, quantity__lte=MAX_QUANTITY),
+                name="line_quantity_range",
             ),
         ]
 

@@ -10,9 +10,10 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.db.models import OuterRef, QuerySet, Subquery
 
-from config.errors import NotFound, NotProjectedYet
+from core.errors import NotFound, NotProjectedYet
+from core.eventlog import position_of
 from readmodels import replicas
-from readmodels.eventlog import aggregate_history, position_of
+from readmodels.log import aggregate_history
 from readmodels.models import CustomerSummary, DailySales, OrderSummary
 
 CUSTOMER_ORDERINGS = {

@@ -3,6 +3,7 @@
 from datetime import UTC, timedelta
 from functools import wraps
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -12,18 +13,17 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from catalog import queries as catalog_queries
-from config.errors import DomainError
-from config.forms import add_domain_error
 from orders import commands, queries
 from orders.charts import sales_chart
 from orders.forms import ShipForm
+from pages.commands import submit
 from readmodels import replicas
-from readmodels.consistency import wait_for
-from readmodels.engine import projection_status
+from readmodels.status import projection_status
 
 CHART_DAYS = 30
 TOP_ROWS = 10
-READ_YOUR_WRITES_SECONDS = 2.0
+# What the fulfilment page reads: after a command, it waits for these to show the change.
+FULFILMENT_PAGE = ("order_summary",)
 
 
 def staff_required(view):
@@ -92,19 +92,17 @@ def fulfilment(request):
 def ship(request, order_id):
     form = ShipForm(request.POST)
     if form.is_valid():
-        try:
-            result = commands.ship_order(
-                actor=request.user,
-                order_id=order_id,
-                tracking_number=form.cleaned_data["tracking_number"],
-            )
-        except DomainError as error:
-            add_domain_error(form, error)
-        else:
-            messages.success(
-                request, f"Order {order_id} is shipped ({form.cleaned_data['tracking_number']})."
-            )
-            wait_for(result.token, ["order_summary"], timeout=READ_YOUR_WRITES_SECONDS)
+        tracking_number = form.cleaned_data["tracking_number"]
+        shipped = submit(
+            form,
+            commands.ship_order,
+            shows_in=FULFILMENT_PAGE,
+            actor=request.user,
+            order_id=order_id,
+            tracking_number=tracking_number,
+        )
+        if shipped is not None:
+            messages.success(request, f"Order {order_id} is shipped ({tracking_number}).")
             return redirect("staff:fulfilment")
     return _render_fulfilment(
         request, ship_forms={order_id: form}, errors={order_id: form.non_field_errors()}, status=400
@@ -114,10 +112,15 @@ def ship(request, order_id):
 @staff_required
 @require_POST
 def deliver(request, order_id):
-    try:
-        result = commands.deliver_order(actor=request.user, order_id=order_id)
-    except DomainError as error:
-        return _render_fulfilment(request, errors={order_id: [error.message]}, status=400)
+    form = forms.Form({})  # no fields: a refusal lands on the form as a whole
+    delivered = submit(
+        form,
+        commands.deliver_order,
+        shows_in=FULFILMENT_PAGE,
+        actor=request.user,
+        order_id=order_id,
+    )
+    if delivered is None:
+        return _render_fulfilment(request, errors={order_id: form.non_field_errors()}, status=400)
     messages.success(request, f"Order {order_id} is marked delivered.")
-    wait_for(result.token, ["order_summary"], timeout=READ_YOUR_WRITES_SECONDS)
     return redirect("staff:fulfilment")

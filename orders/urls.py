@@ -1,7 +1,7 @@
 from django.urls import path
 
-from config.forms import LimitedAuthenticationForm
 from orders import views
+from pages.forms import LimitedAuthenticationForm
 
 app_name = "orders"
 urlpatterns = [

@@ -15,17 +15,15 @@ from django.views.decorators.http import require_POST
 from catalog import queries as catalog_queries
 from catalog.forms import AddToCartForm
 from catalog.templatetags.shop import money
-from config.errors import DomainError, NotFound, NotProjectedYet
-from config.forms import add_domain_error
+from core.errors import DomainError, NotFound, NotProjectedYet
 from orders import cart, commands, queries
 from orders.forms import CancelForm, CartQuantityForm, CheckoutForm, PaymentForm, SignUpForm
-from readmodels.consistency import wait_for
+from pages.commands import submit
+from pages.forms import add_domain_error
 from readmodels.replicas import replica_reads
 
-# Orders this session placed, by the checkout's idempotency key: a resubmitted checkout goes to
-# its order, and an order not yet on the read side shows as "confirming" instead of "not found".
-PLACED_ORDERS = "placed_orders"
-READ_YOUR_WRITES_SECONDS = 2.0
+# What the order page reads: after a command, it waits for these to show the change.
+ORDER_PAGE = ("order_summary",)
 SIGNUP_FIELDS = ("username", "email", "password", "display_name")
 
 
@@ -42,7 +40,7 @@ def _add_rule_errors(form, error: DomainError) -> None:
     """The command's messages for fields the form has not already complained about."""
     fresh = {field: message for field, message in error.fields.items() if field not in form.errors}
     if fresh or not error.fields:
-        add_domain_error(form, DomainError(error.message, code=error.code, fields=fresh))
+        add_domain_error(form, type(error)(error.message, code=error.code, fields=fresh))
 
 
 def signup(request):
@@ -214,10 +212,9 @@ def checkout(request):
         return _render_review(
             request, errors=["The checkout form was incomplete; please try again."], status=400
         )
+    # The form's key is the page's idempotency: the same form sent again (a double click, a
+    # resubmission after the cart was emptied) answers with the order it placed.
     key = form.cleaned_data["idempotency_key"]
-    placed = request.session.get(PLACED_ORDERS, {})
-    if key in placed:  # this very form was submitted before: show that order
-        return redirect("orders:order_thanks", order_id=placed[key])
     lines = [{"sku": sku, "quantity": qty} for sku, qty in cart.quantities(request.session).items()]
     try:
         result = commands.place_order(
@@ -233,7 +230,6 @@ def checkout(request):
         line_errors = _line_errors(error)
         message = "Please check the lines marked below." if line_errors else error.message
         return _render_cart(request, errors=[message], line_errors=line_errors, status=400)
-    request.session[PLACED_ORDERS] = {**placed, key: result.id}
     cart.clear(request.session)
     return redirect("orders:order_thanks", order_id=result.id)
 
@@ -262,8 +258,7 @@ def _render_order(request, order_id: int, *, thanks=False, status=200, **forms):
     try:
         order = queries.get_order(order_id=order_id, customer_id=_customer_id(request))
     except NotFound as missing:
-        placed_here = order_id in request.session.get(PLACED_ORDERS, {}).values()
-        if not (placed_here or isinstance(missing, NotProjectedYet)):
+        if not isinstance(missing, NotProjectedYet):
             raise Http404("There is no such order.") from None
         # The shopper's own order, not yet on the read side: say it is being confirmed, and poll.
         template = "orders/_confirming.html" if request.htmx else "orders/order_page.html"
@@ -303,30 +298,25 @@ def payment_reference(order_id: int) -> str:
     return "WEB-" + salted_hmac("shop.payment-reference", str(order_id)).hexdigest()[:12].upper()
 
 
-def _after_command(result, order_id):
-    # Read your writes: the order page should show what the shopper just did.
-    wait_for(result.token, ["order_summary"], timeout=READ_YOUR_WRITES_SECONDS)
-    return redirect("orders:order", order_id=order_id)
-
-
 @login_required
 @require_POST
 def order_pay(request, order_id):
     order = _own_order(request, order_id)
     form = PaymentForm(request.POST)
-    try:
-        result = commands.pay_order(
-            actor=request.user,
-            order_id=order_id,
-            amount=order.total,
-            payment_reference=payment_reference(order_id),
-        )
-    except DomainError as error:
-        add_domain_error(form, error)
+    paid = submit(
+        form,
+        commands.pay_order,
+        shows_in=ORDER_PAGE,
+        actor=request.user,
+        order_id=order_id,
+        amount=order.total,
+        payment_reference=payment_reference(order_id),
+    )
+    if paid is None:
         return _render_order(request, order_id, status=400, payment_form=form)
     if order.status == "pending":  # not for the second click of a double click
         messages.success(request, f"Thank you! We received your payment of {money(order.total)}.")
-    return _after_command(result, order_id)
+    return redirect("orders:order", order_id=order_id)
 
 
 @login_required
@@ -335,15 +325,17 @@ def order_cancel(request, order_id):
     order = _own_order(request, order_id)
     form = CancelForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            result = commands.cancel_order(
-                actor=request.user, order_id=order_id, reason=form.cleaned_data["reason"]
-            )
-        except DomainError as error:
-            add_domain_error(form, error)
-        else:
+        cancelled = submit(
+            form,
+            commands.cancel_order,
+            shows_in=ORDER_PAGE,
+            actor=request.user,
+            order_id=order_id,
+            reason=form.cleaned_data["reason"],
+        )
+        if cancelled is not None:
             messages.success(request, f"Order {order_id} is cancelled. Nothing will be charged.")
-            return _after_command(result, order_id)
+            return redirect("orders:order", order_id=order_id)
     return render(
         request,
         "orders/cancel_confirm.html",

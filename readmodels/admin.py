@@ -8,8 +8,8 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
-from config.admin import ReadOnlyAdmin
-from readmodels import engine
+from pages.admin import ReadOnlyAdmin
+from readmodels import engine, status
 from readmodels.models import (
     CategorySummary,
     CustomerSummary,
@@ -157,7 +157,7 @@ class DeadLetterAdmin(ReadOnlyAdmin):
 
 @admin.register(ProjectionCheckpoint)
 class ProjectionAdmin(ReadOnlyAdmin):
-    """Position and lag per projection, from engine.projection_status()."""
+    """Position and lag per projection, from status.projection_status()."""
 
     list_display = ["name", "position", "events_behind", "seconds_behind", "dead_letters",
                     "last_run_at", "rebuild"]  # fmt: skip
@@ -168,7 +168,7 @@ class ProjectionAdmin(ReadOnlyAdmin):
     _statuses = threading.local()
 
     def changelist_view(self, request, extra_context=None):
-        self._statuses.by_name = {s.name: s for s in engine.projection_status()[0]}
+        self._statuses.by_name = {s.name: s for s in status.projection_status()[0]}
         return super().changelist_view(request, extra_context)
 
     def _status(self, checkpoint):

@@ -1,5 +1,5 @@
 """Projection health for staff (GET /api/projections/) and for monitoring (GET /healthz and
-/healthz/projections). Liveness and readiness probes are in config.health."""
+/healthz/projections). Liveness and readiness probes are in api.health."""
 
 from celery import current_app
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -8,9 +8,9 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import error_responses
-from config.health import database_ok
-from readmodels import engine, replicas, tasks
+from api.errors import error_responses
+from api.health import database_ok
+from readmodels import replicas, status, tasks
 
 
 class ProjectionOut(serializers.Serializer):
@@ -66,12 +66,13 @@ class Projections(APIView):
 
     @extend_schema(
         operation_id="projection_status",
+        tags=["operations"],
         responses={200: ProjectionsOut, **error_responses(401, 403, 429)},
     )
     def get(self, request):
         """Staff: each projection's position, events and seconds behind, and dead letters, any
         transaction holding the projections back, and each read replica's lag."""
-        statuses, holders = engine.projection_status()
+        statuses, holders = status.projection_status()
         flag = tasks.run_flag()
         body = {
             "projections": statuses,
@@ -93,7 +94,7 @@ def _broker_ok() -> bool:
 
 def _report() -> dict:
     database, broker = database_ok(), _broker_ok()
-    lagging = [s.name for s in engine.projection_status()[0] if s.lagging] if database else []
+    lagging = [s.name for s in status.projection_status()[0] if s.lagging] if database else []
     return {
         "status": "ok" if database and broker and not lagging else "failing",
         "database": database,
@@ -113,7 +114,8 @@ class Health(APIView):
     throttle_classes = []
 
     @extend_schema(
-        responses={200: HealthOut, 503: OpenApiResponse(HealthOut, "The database is down")}
+        tags=["operations"],
+        responses={200: HealthOut, 503: OpenApiResponse(HealthOut, "The database is down")},
     )
     def get(self, request):
         body = _report()
@@ -128,10 +130,11 @@ class ProjectionHealth(APIView):
     throttle_classes = []
 
     @extend_schema(
+        tags=["operations"],
         responses={
             200: HealthOut,
             503: OpenApiResponse(HealthOut, "A projection is lagging or the broker is down"),
-        }
+        },
     )
     def get(self, request):
         body = _report()

@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from django.db.models import Q, QuerySet
 
-from config.errors import NotFound
+from core.errors import NotFound
 from readmodels.models import DomainEvent, ProductSummary
 from readmodels.projections import PROJECTIONS
 

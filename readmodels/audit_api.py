@@ -9,14 +9,9 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import (
-    CursorPagination,
-    checked_parameters,
-    cursor_parameters,
-    error_responses,
-    page_of,
-    paginated_response,
-)
+from api.errors import error_responses
+from api.pagination import CursorPagination, cursor_parameters, page_of, paginated_response
+from api.queries import checked_parameters
 from readmodels import audit
 
 
@@ -66,6 +61,7 @@ class AuditLog(APIView):
     permission_classes = [IsAdminUser]
 
     @extend_schema(
+        tags=["operations"],
         parameters=[AuditFilters, *cursor_parameters(NewestEventsFirst)],
         responses={200: page_of(AuditEventOut), **error_responses(400, 401, 403, 404, 429)},
     )
@@ -110,6 +106,7 @@ class ProductHistory(APIView):
     permission_classes = [IsAdminUser]
 
     @extend_schema(
+        tags=["operations"],
         parameters=[AsOf],
         responses={200: ProductHistoryOut, **error_responses(400, 401, 403, 404, 429)},
     )

@@ -23,8 +23,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, DatabaseError
 
+from core.eventlog import Position
 from readmodels import replicas
-from readmodels.eventlog import Position
 from readmodels.models import DomainEvent, ProjectionCheckpoint
 from readmodels.projections import get_projections
 

@@ -46,9 +46,9 @@ from django.db import connection
 from django.db.models import Model
 
 from catalog import events as catalog_events
+from core.eventlog import Event, Position, current_payload_sql
 from orders import events as order_events
 from orders.address import address_json_sql
-from readmodels.eventlog import Event, Position, current_payload_sql
 from readmodels.models import (
     CategorySummary,
     CustomerSummary,
@@ -86,25 +86,30 @@ _FOLD_EVENTS = f"""
     )
 """
 
+# The ids the events declare (Event.touches, Event.touches_lines): id field -> kind of id.
+_ID_FIELDS = {field: kind for event in Event.types() for field, kind in event.touches.items()}
+_LINE_FIELDS = sorted({field for event in Event.types() for field in event.touches_lines})
+_ID_KINDS = " ".join(
+    f"WHEN '{field}' THEN '{kind}'" for field, kind in sorted(_ID_FIELDS.items()) if field != kind
+)
+_LINES = " || ".join(f"COALESCE(batch.payload -> '{field}', '[]')" for field in _LINE_FIELDS)
+
 # The events, in their current shape, and the ids they name as rows of `touched (kind, id)`.
 # Derived in SQL, so a batch's payloads never travel to Python.
-_BATCH = """
+_BATCH = f"""
     batch AS (
-        SELECT e.id, e.event_type, e.aggregate_id, {payload} AS payload
-        FROM {events} e
-        WHERE ({selection}) AND e.event_type = ANY(%(event_types)s::text[])
+        SELECT e.id, e.event_type, e.aggregate_id, {{payload}} AS payload
+        FROM {{events}} e
+        WHERE ({{selection}}) AND e.event_type = ANY(%(event_types)s::text[])
     ),
     touched (kind, id) AS (
-        SELECT CASE field WHEN 'previous_category_id' THEN 'category_id' ELSE field END,
+        SELECT CASE field {_ID_KINDS} ELSE field END,
                (batch.payload ->> field)::bigint
-        FROM batch, unnest(ARRAY['product_id', 'category_id', 'previous_category_id',
-                                 'order_id', 'customer_id']) AS field
+        FROM batch, unnest(ARRAY[{", ".join(f"'{field}'" for field in sorted(_ID_FIELDS))}]) AS field
         WHERE batch.payload ? field
         UNION ALL
         SELECT 'product_id', (line ->> 'product_id')::bigint
-        FROM batch, jsonb_array_elements(
-            COALESCE(batch.payload -> 'lines', '[]') || COALESCE(batch.payload -> 'restocked', '[]')
-        ) AS line
+        FROM batch, jsonb_array_elements({_LINES}) AS line
     ),
 """
 
@@ -151,7 +156,7 @@ class Projection:
     `events` are the event types that can change the table's rows; the rest pass it by.
     `ctes` adds common table expressions after `batch` and `touched`; `keys_sql` lists the keys
     a batch touches and `all_keys_sql` every key (for a fold); `rows_sql` selects the rows for
-    the keys in `keys`, columns in the model's order, the first being the primary key
+    the keys in `keys`, in the order `columns` names them, the first being the primary key
     ({target} names the table written). Columns in `additive` hold deltas in `rows_sql` and are
     added ("sum") or kept at their maximum ("max"); every other column is overwritten.
     `recompute_sql` computes every row from the normalized tables alone (for `--verify`); it is
@@ -160,6 +165,9 @@ class Projection:
 
     name: str
     model: type[Model]
+    # The table's columns, in the order rows_sql selects them (tests/readmodels/
+    # test_projection_contract.py checks them against the model).
+    columns: tuple[str, ...]
     events: tuple[type[Event], ...]
     ctes: str = ""
     keys_sql: str
@@ -177,10 +185,6 @@ class Projection:
     @property
     def table(self) -> str:
         return self.model._meta.db_table
-
-    @property
-    def columns(self) -> list[str]:
-        return [field.column for field in self.model._meta.concrete_fields]
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -322,6 +326,26 @@ def _product_rows(figures: str, *, where: str = "") -> str:
 class ProductSummaryProjection(Projection):
     name = "product_summary"
     model = ProductSummary
+    columns = (
+        "product_id",
+        "sku",
+        "name",
+        "slug",
+        "description",
+        "category_id",
+        "category_name",
+        "category_slug",
+        "price",
+        "currency",
+        "stock",
+        "in_stock",
+        "active",
+        "units_sold",
+        "revenue",
+        "order_count",
+        "last_ordered_at",
+        "position",
+    )
     events = (*_PRODUCT_CHANGES, *_ORDER_FIGURES)
     bookkeeping_columns = ("position",)
     additive = {"units_sold": "sum", "revenue": "sum", "order_count": "sum",
@@ -362,6 +386,7 @@ class ProductDocumentProjection(Projection):
 
     name = "product_document"
     model = ProductSearchDocument
+    columns = ("product_id", "search_vector")
     events = (catalog_events.ProductCreated, catalog_events.ProductDetailsChanged)
     keys_sql = _touched("product_id")
     all_keys_sql = "SELECT id FROM catalog_product"
@@ -381,6 +406,7 @@ class ProductSearchProjection(Projection):
 
     name = "product_search"
     model = ProductSearchTerm
+    columns = ("lexeme", "product_id", "rank")
     events = (catalog_events.ProductCreated, catalog_events.ProductDetailsChanged)
     key_columns = ("lexeme", "product_id")
     replaced_by = "product_id"
@@ -400,6 +426,29 @@ class ProductSearchProjection(Projection):
 class OrderSummaryProjection(Projection):
     name = "order_summary"
     model = OrderSummary
+    columns = (
+        "order_id",
+        "customer_id",
+        "customer_name",
+        "customer_email",
+        "status",
+        "line_count",
+        "units",
+        "total",
+        "currency",
+        "product_names",
+        "lines",
+        "placed_at",
+        "paid_at",
+        "shipped_at",
+        "delivered_at",
+        "cancelled_at",
+        "tracking_number",
+        "payment_reference",
+        "cancel_reason",
+        "version",
+        "shipping_address",
+    )
     events = (
         *_ORDER_FIGURES,
         order_events.OrderShipped,
@@ -431,6 +480,7 @@ class OrderSummaryProjection(Projection):
 class CustomerSummaryProjection(Projection):
     name = "customer_summary"
     model = CustomerSummary
+    columns = ("customer_id", "name", "email", "order_count", "lifetime_value", "last_order_at")
     events = (order_events.CustomerRegistered, *_ORDER_FIGURES)
     additive = {"order_count": "sum", "lifetime_value": "sum", "last_order_at": "max"}
     ctes = f"""
@@ -467,6 +517,14 @@ class CustomerSummaryProjection(Projection):
 class DailySalesProjection(Projection):
     name = "daily_sales"
     model = DailySales
+    columns = (
+        "date",
+        "orders_placed",
+        "orders_cancelled",
+        "units_sold",
+        "gross_revenue",
+        "net_revenue",
+    )
     events = _ORDER_FIGURES
     additive = {
         "orders_placed": "sum",
@@ -514,6 +572,16 @@ class DailySalesProjection(Projection):
 class CategorySummaryProjection(Projection):
     name = "category_summary"
     model = CategorySummary
+    columns = (
+        "category_id",
+        "name",
+        "slug",
+        "product_count",
+        "active_product_count",
+        "in_stock_product_count",
+        "min_price",
+        "max_price",
+    )
     # Placing and cancelling orders move stock, and so the in-stock count.
     events = (
         catalog_events.CategoryCreated,

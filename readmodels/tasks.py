@@ -23,9 +23,8 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
-from config.devservices import redis_client_url
-from config.failopen import FailOpen, thread_client
-from readmodels import engine
+from core.failopen import FailOpen, redis_client_url, thread_client
+from readmodels import engine, rebuild
 from readmodels.models import ProjectionCheckpoint
 
 log = logging.getLogger(__name__)
@@ -65,6 +64,11 @@ def wake_projections() -> None:
             run_projections.delay()
 
     _fail_open(wake)
+
+
+def wake_on_commit(sender, **kwargs) -> None:
+    """Receiver of core.eventlog.events_committed (connected in readmodels/apps.py)."""
+    wake_projections()
 
 
 def run_queued() -> bool:
@@ -143,6 +147,6 @@ def rebuild_projections(names=None):
     for projection in engine.get_projections(names):
         checkpoint = ProjectionCheckpoint.objects.filter(name=projection.name)
         checkpoint.update(rebuild_started_at=timezone.now(), rebuild_finished_at=None)
-        rebuilt[projection.name] = engine.rebuild(projection)
+        rebuilt[projection.name] = rebuild.rebuild(projection)
         checkpoint.update(rebuild_finished_at=timezone.now())
     return rebuilt

@@ -19,8 +19,10 @@ from django.test import TransactionTestCase
 
 from catalog import commands as catalog
 from config import celery_app, devservices
+from core import eventlog
+from core.failopen import redis_client_url
 from orders import commands as orders
-from readmodels import eventlog, tasks
+from readmodels import tasks
 from readmodels.models import TRUNCATE_GUARDS, DomainEvent
 from tests.replica_fixtures import replica, streaming_replica  # noqa: F401 (fixtures)
 
@@ -92,7 +94,7 @@ def _worker_only_where_asked(request, monkeypatch):
     tables in opposite orders. (pytest-django's database fixtures are set up before this one,
     so torn down after it.)"""
     if "worker" not in request.fixturenames:
-        monkeypatch.setattr(eventlog, "_wake_projections", lambda: None)
+        monkeypatch.setattr(eventlog, "_announce_commit", lambda: None)
     yield
     if _worker_activity is not None:
         wait_until(_worker_activity.idle, timeout=30)
@@ -188,7 +190,7 @@ def own_redis():
 
     def start():
         url = stack.enter_context(devservices.embedded_redis(datadir, for_tests=True))
-        return devservices.redis_client_url(url, db=1)
+        return redis_client_url(url, db=1)
 
     server = SimpleNamespace(url=start(), stop=stack.close, start=start)
     yield server

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 
 from catalog.models import MAX_PRICE
-from config.errors import ValidationFailed
+from core.errors import ValidationFailed
 from orders import commands
 from orders.commands import MAX_ORDER_TOTAL, MAX_PAYMENT
 from readmodels import engine

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
 from catalog import commands as catalog
-from config.errors import PermissionDenied
+from core.errors import PermissionDenied
 from orders import commands as orders
 from orders.models import Order
 from tests.conftest import STAFF_PERMISSIONS, grant

@@ -16,8 +16,8 @@ from django.core.cache import cache
 from django.db import connection
 
 from config.devservices import BASE_DIR, web_command
+from core.eventlog import position_of
 from readmodels import consistency
-from readmodels.eventlog import position_of
 from readmodels.models import DomainEvent
 from tests.conftest import wait_until
 

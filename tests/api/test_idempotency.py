@@ -16,11 +16,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from api import idempotency
+from api.models import IdempotentRequest
+from api.tasks import purge_expired
 from catalog.models import Product
-from config import idempotency
-from config.tasks import purge_expired
 from orders.models import Order
-from readmodels.models import IdempotentRequest
 from tests.conftest import wait_until
 from tests.helpers import ADDRESS_JSON, in_own_connection, waiting_for_locks
 
@@ -172,4 +172,4 @@ def test_the_purge_runs_in_the_worker_and_takes_old_keys_and_expired_sessions(
 
 def test_the_purge_is_on_the_beat_schedule(settings):
     tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert "config.tasks.purge_expired" in tasks
+    assert "api.tasks.purge_expired" in tasks

@@ -7,9 +7,10 @@ from urllib.parse import quote
 
 import pytest
 
+from api.models import IdempotentRequest
+from core.eventlog import position_of
 from readmodels import engine
-from readmodels.eventlog import position_of
-from readmodels.models import DomainEvent, IdempotentRequest
+from readmodels.models import DomainEvent
 from tests.helpers import ADDRESS_JSON
 
 pytestmark = pytest.mark.django_db(transaction=True)

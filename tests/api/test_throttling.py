@@ -11,8 +11,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
 
-from config.throttling import AnonThrottle
-from readmodels.models import IdempotentRequest
+from api.models import IdempotentRequest
+from api.throttling import AnonThrottle
 from tests.helpers import ADDRESS_JSON, snapshot
 
 pytestmark = pytest.mark.django_db
@@ -183,7 +183,7 @@ def test_with_redis_stopped_requests_are_served_and_the_outage_logged_once(
     assert_throttled(api.get("/api/products/"))
 
     own_redis.stop()
-    caplog.set_level(logging.WARNING, logger="config.throttling")
+    caplog.set_level(logging.WARNING, logger="api.throttling")
     for _ in range(ANON_LIMIT + 2):
         assert api.get("/api/products/").status_code == 200
     before = snapshot()
@@ -196,7 +196,7 @@ def test_with_redis_stopped_requests_are_served_and_the_outage_logged_once(
         format="json",
     )
     assert token.status_code == 200, token.content
-    errors = [r for r in caplog.records if r.name == "config.throttling"]
+    errors = [r for r in caplog.records if r.name == "api.throttling"]
     assert [r.levelname for r in errors] == ["ERROR"]
     assert "Redis cannot be reached" in errors[0].getMessage()
 

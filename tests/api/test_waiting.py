@@ -8,8 +8,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
+from core.eventlog import Position, position_of
 from readmodels import consistency, engine
-from readmodels.eventlog import Position, position_of
 from readmodels.models import DomainEvent
 from tests.helpers import in_own_connection
 

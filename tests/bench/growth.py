@@ -13,6 +13,8 @@ from __future__ import annotations
 import io
 import time
 
+from tests.bench.common import purge_queue
+
 LIVE_BATCH = 50
 ROUNDS = 3
 
@@ -29,13 +31,20 @@ def hot_product_and_buyer():
     category = Category.objects.order_by("id").first()
     sku = "HOT-GROWTH"
     catalog.create_product(
-        actor=staff, sku=sku, name="Hot growth blend", description="Everyone buys it.",
-        category=category.slug, price="9.50", stock=100_000_000,
-    )  # fmt: skip
+        actor=staff,
+        sku=sku,
+        name="Hot growth blend",
+        description="Everyone buys it.",
+        category=category.slug,
+        price="9.50",
+        stock=100_000_000,
+    )
     orders.register_customer(
-        username="growth-buyer", email="growth@example.com",
-        password="growth-Passphrase-2026", display_name="Growth Buyer",
-    )  # fmt: skip
+        username="growth-buyer",
+        email="growth@example.com",
+        password="growth-Passphrase-2026",
+        display_name="Growth Buyer",
+    )
     return sku, get_user_model().objects.select_related("customer").get(username="growth-buyer")
 
 
@@ -91,7 +100,7 @@ def skip_to_the_horizon() -> None:
     """Move every checkpoint past the seeded events without applying them: only the new orders
     are timed (the rebuild at the end folds the seeded ones in)."""
     from readmodels import engine
-    from readmodels.eventlog import horizon_position
+    from readmodels.log import horizon_position
     from readmodels.models import ProjectionCheckpoint
 
     engine.run_all()  # whatever came before the seed is applied for real
@@ -115,8 +124,11 @@ def time_new_orders(*, sku: str, buyer, others: list[str], count: int) -> dict:
         engine.run_projection(projection, batch_size=LIVE_BATCH)
         seconds[projection.name] = time.perf_counter() - start
     total = sum(seconds.values())
-    return {"orders_per_s": count / total, "seconds": total,
-            "per_projection_ms": {k: round(v * 1000, 1) for k, v in seconds.items()}}  # fmt: skip
+    return {
+        "orders_per_s": count / total,
+        "seconds": total,
+        "per_projection_ms": {k: round(v * 1000, 1) for k, v in seconds.items()},
+    }
 
 
 def scenario_growth(results, *, levels: tuple[int, ...], new_orders: int, others: list[str]):
@@ -124,8 +136,6 @@ def scenario_growth(results, *, levels: tuple[int, ...], new_orders: int, others
     from django.core.management import call_command
 
     from orders.models import OrderLine
-
-    from .run import purge_queue
 
     sku, buyer = hot_product_and_buyer()
     rates = {}
@@ -142,18 +152,28 @@ def scenario_growth(results, *, levels: tuple[int, ...], new_orders: int, others
         measured["rounds_orders_per_s"] = [round(r["orders_per_s"], 1) for r in rounds]
         rates[level] = measured["orders_per_s"]
         ratio = rates[level] / rates[levels[0]]
-        results.add("8 growth", f"project {new_orders} new orders, {level:,} prior holding the "
-                    "hot product", measured["orders_per_s"], "orders/s", rates[levels[0]],
-                    ratio=round(ratio, 2), target="≥ 0.8× the rate at 0" if level else None,
-                    met=(ratio >= 0.8) if level else None,
-                    details={**measured, "batch_size": LIVE_BATCH,
-                             "prior_orders": level})  # fmt: skip
+        results.add(
+            "8 growth",
+            f"project {new_orders} new orders, {level:,} prior holding the hot product",
+            measured["orders_per_s"],
+            "orders/s",
+            rates[levels[0]],
+            ratio=round(ratio, 2),
+            target="≥ 0.8× the rate at 0" if level else None,
+            met=(ratio >= 0.8) if level else None,
+            details={**measured, "batch_size": LIVE_BATCH, "prior_orders": level},
+        )
     orders = _count_orders()
     start = time.perf_counter()
     call_command("rebuild_projections", stdout=io.StringIO(), stderr=io.StringIO())
     seconds = time.perf_counter() - start
-    results.add("8 growth", f"rebuild_projections with {orders:,} orders", seconds, "s",
-                details={"orders": orders})  # fmt: skip
+    results.add(
+        "8 growth",
+        f"rebuild_projections with {orders:,} orders",
+        seconds,
+        "s",
+        details={"orders": orders},
+    )
     return sku
 
 

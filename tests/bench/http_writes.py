@@ -23,7 +23,7 @@ from urllib.parse import unquote
 
 import psutil
 
-from tests.bench.run import BASE_DIR, _free_port, ms, pct, purge_queue, wait_for_worker
+from tests.bench.common import BASE_DIR, free_port, ms, pct, purge_queue, wait_for_worker
 
 CLIENT_PASSWORD = "writes-Passphrase-2026"
 
@@ -42,16 +42,22 @@ def _customers_and_skus(count: int) -> tuple[list[dict], list[str]]:
     skus = [f"HTTP-W-{i:02d}" for i in range(16)]
     for sku in skus:
         catalog.create_product(
-            actor=staff, sku=sku, name=f"Write bench {sku}", category=category.slug,
-            price="4.20", stock=100_000_000,
-        )  # fmt: skip
+            actor=staff,
+            sku=sku,
+            name=f"Write bench {sku}",
+            category=category.slug,
+            price="4.20",
+            stock=100_000_000,
+        )
     clients = []
     for i in range(count):
         name = f"writer{i}"
         orders.register_customer(
-            username=name, email=f"{name}@example.com", password=CLIENT_PASSWORD,
+            username=name,
+            email=f"{name}@example.com",
+            password=CLIENT_PASSWORD,
             display_name=name.title(),
-        )  # fmt: skip
+        )
         user = get_user_model().objects.get(username=name)
         token, _ = Token.objects.get_or_create(user=user)
         clients.append({"token": token.key, "skus": skus[i % 8 :: 8] + skus[(i + 1) % 8 :: 8]})
@@ -94,7 +100,7 @@ def _cpu(processes: dict[str, list[psutil.Process]]) -> dict[str, float]:
 def _checkpoint_samples(stop: threading.Event, samples: list) -> None:
     from django.db import connection
 
-    from readmodels.eventlog import Position
+    from core.eventlog import Position
     from readmodels.models import ProjectionCheckpoint
 
     while not stop.is_set():
@@ -110,12 +116,25 @@ def _round(port: int, path: str, clients: list[dict], seconds: float, keyed: boo
     from tests.helpers import ADDRESS_JSON
 
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as plan:
-        json.dump({"port": port, "path": path, "seconds": seconds, "keyed": keyed,
-                   "clients": clients, "shipping_address": ADDRESS_JSON}, plan)  # fmt: skip
+        json.dump(
+            {
+                "port": port,
+                "path": path,
+                "seconds": seconds,
+                "keyed": keyed,
+                "clients": clients,
+                "shipping_address": ADDRESS_JSON,
+            },
+            plan,
+        )
     out = subprocess.run(
         [sys.executable, "-m", "tests.bench.writegen", plan.name],
-        cwd=BASE_DIR, env=env, capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     Path(plan.name).unlink()
     return json.loads(out.stdout)
 
@@ -146,8 +165,10 @@ def statements_per_request(client_spec: dict) -> dict[str, int]:
 
     api = APIClient(HTTP_HOST="127.0.0.1")
     api.credentials(HTTP_AUTHORIZATION=f"Token {client_spec['token']}")
-    body = {"lines": [{"sku": sku, "quantity": 1} for sku in client_spec["skus"][:2]],
-            "shipping_address": ADDRESS_JSON}  # fmt: skip
+    body = {
+        "lines": [{"sku": sku, "quantity": 1} for sku in client_spec["skus"][:2]],
+        "shipping_address": ADDRESS_JSON,
+    }
     counts = {}
 
     def count(name, call):
@@ -157,38 +178,53 @@ def statements_per_request(client_spec: dict) -> dict[str, int]:
         return response
 
     placed = count("POST /api/orders/", lambda: api.post("/api/orders/", body, format="json"))
-    count("POST /api/orders/ with Idempotency-Key",
-          lambda: api.post("/api/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY="stmt-1"))  # fmt: skip
+    count(
+        "POST /api/orders/ with Idempotency-Key",
+        lambda: api.post("/api/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY="stmt-1"),
+    )
     order = placed.json()
-    count("POST /api/orders/{id}/pay/", lambda: api.post(
-        f"/api/orders/{order['id']}/pay/",
-        {"amount": order["total"], "payment_reference": "STMT-1"}, format="json"))  # fmt: skip
+    count(
+        "POST /api/orders/{id}/pay/",
+        lambda: api.post(
+            f"/api/orders/{order['id']}/pay/",
+            {"amount": order["total"], "payment_reference": "STMT-1"},
+            format="json",
+        ),
+    )
     count("GET /api/products/", lambda: api.get("/api/products/"))
     count("GET /api/orders/{id}/", lambda: api.get(f"/api/orders/{order['id']}/"))
     return counts
 
 
 def scenario_http_writes(results, env, *, seconds: float, rounds: int) -> None:
+    from core.eventlog import Position
     from readmodels import engine
-    from readmodels.eventlog import Position
 
     clients, _ = _customers_and_skus(8)
     engine.run_all()
     purge_queue()
-    port = _free_port()
+    port = free_port()
     web_env = {**env, "DEBUG": "0", "WEB_BIND": f"127.0.0.1:{port}"}
     from config.devservices import web_command
 
     beat_schedule = Path(tempfile.mkdtemp()) / "celerybeat-schedule"
     celery = [sys.executable, "-m", "celery", "-A", "config"]
     processes = {
-        "web": subprocess.Popen(web_command(bind=f"127.0.0.1:{port}"), cwd=BASE_DIR,
-                                env=web_env, stdout=subprocess.DEVNULL),
-        "worker": subprocess.Popen([*celery, "worker", "--loglevel=WARNING", "--concurrency=2"],
-                                   cwd=BASE_DIR, env=env),
-        "beat": subprocess.Popen([*celery, "beat", "--loglevel=WARNING", "--schedule",
-                                  str(beat_schedule)], cwd=BASE_DIR, env=env),
-    }  # fmt: skip
+        "web": subprocess.Popen(
+            web_command(bind=f"127.0.0.1:{port}"),
+            cwd=BASE_DIR,
+            env=web_env,
+            stdout=subprocess.DEVNULL,
+        ),
+        "worker": subprocess.Popen(
+            [*celery, "worker", "--loglevel=WARNING", "--concurrency=2"], cwd=BASE_DIR, env=env
+        ),
+        "beat": subprocess.Popen(
+            [*celery, "beat", "--loglevel=WARNING", "--schedule", str(beat_schedule)],
+            cwd=BASE_DIR,
+            env=env,
+        ),
+    }
     try:
         _wait_for_http(port, processes["web"])
         wait_for_worker(processes["worker"])
@@ -199,8 +235,11 @@ def scenario_http_writes(results, env, *, seconds: float, rounds: int) -> None:
         postgres = _postgres_process()
         if postgres is not None:
             groups["postgres"] = [postgres]
-        sides = {"shop": ("/api/orders/", False), "keyed": ("/api/orders/", True),
-                 "plain": ("/bench/baseline/orders/", False)}  # fmt: skip
+        sides = {
+            "shop": ("/api/orders/", False),
+            "keyed": ("/api/orders/", True),
+            "plain": ("/bench/baseline/orders/", False),
+        }
         plans = [(8, ("shop", "plain", "keyed")), (1, ("shop", "plain"))]
         _round(port, "/api/orders/", clients[:2], 1, False, env)  # warm up both sides
         _round(port, "/bench/baseline/orders/", clients[:2], 1, False, env)
@@ -216,9 +255,17 @@ def scenario_http_writes(results, env, *, seconds: float, rounds: int) -> None:
                         before = _cpu(groups)
                         run = _round(port, path, clients[:count], seconds, keyed, env)
                         after = _cpu(groups)
-                        total = totals.setdefault((count, side), {
-                            "requests": 0, "seconds": 0.0, "latencies": [], "cpu": {},
-                            "placed": [], "statuses": {}})  # fmt: skip
+                        total = totals.setdefault(
+                            (count, side),
+                            {
+                                "requests": 0,
+                                "seconds": 0.0,
+                                "latencies": [],
+                                "cpu": {},
+                                "placed": [],
+                                "statuses": {},
+                            },
+                        )
                         total["requests"] += run["requests"]
                         total["seconds"] += seconds
                         total["latencies"] += [run["p50_ms"], run["p99_ms"]]
@@ -238,8 +285,13 @@ def scenario_http_writes(results, env, *, seconds: float, rounds: int) -> None:
             stop.set()
             poller.join()
         _report(results, totals, samples, rounds=rounds, seconds=seconds)
-        results.add("9 http writes", "statements per request", None, "",
-                    details=statements_per_request(clients[0]))  # fmt: skip
+        results.add(
+            "9 http writes",
+            "statements per request",
+            None,
+            "",
+            details=statements_per_request(clients[0]),
+        )
     finally:
         for process in processes.values():
             process.terminate()
@@ -248,7 +300,7 @@ def scenario_http_writes(results, env, *, seconds: float, rounds: int) -> None:
 
 
 def _lags(samples: list, placed: list) -> list[float]:
-    from readmodels.eventlog import Position
+    from core.eventlog import Position
 
     lags = []
     for answered, token in placed:
@@ -266,33 +318,60 @@ def _report(results, totals: dict, samples: list, *, rounds: int, seconds: float
             results.problem(f"HTTP writes {side} × {count}: statuses {total['statuses']}")
     for count in (8, 1):
         shop, plain = totals[(count, "shop")], totals[(count, "plain")]
-        rate = {side: t["requests"] / t["seconds"] for side, t in ((s, totals[(count, s)])
-                for s in ("shop", "plain"))}  # fmt: skip
+        rate = {
+            side: t["requests"] / t["seconds"]
+            for side, t in ((s, totals[(count, s)]) for s in ("shop", "plain"))
+        }
         ratio = rate["shop"] / rate["plain"]
         lags = _lags(samples, shop["placed"] + totals.get((count, "keyed"), {}).get("placed", []))
         lag_p99 = pct(lags, 0.99)
-        results.add("9 http writes", f"POST /api/orders/, {count} client{'s' * (count > 1)}",
-                    round(rate["shop"], 1), "orders/s", round(rate["plain"], 1),
-                    ratio=round(ratio, 2),
-                    target="≥ 0.7× plain" + (", projection lag p99 ≤ 300 ms" if count > 1 else ""),
-                    met=ratio >= 0.7 and (count == 1 or lag_p99 <= 0.3),
-                    details={"lag_p50_ms": ms(pct(lags, 0.5)), "lag_p99_ms": ms(lag_p99),
-                             "orders_seen": len(lags), "rounds": rounds,
-                             "seconds_per_round": seconds,
-                             "shop_p50_p99_ms": shop["latencies"][:2],
-                             "plain_p50_p99_ms": plain["latencies"][:2]})  # fmt: skip
+        results.add(
+            "9 http writes",
+            f"POST /api/orders/, {count} client{'s' * (count > 1)}",
+            round(rate["shop"], 1),
+            "orders/s",
+            round(rate["plain"], 1),
+            ratio=round(ratio, 2),
+            target="≥ 0.7× plain" + (", projection lag p99 ≤ 300 ms" if count > 1 else ""),
+            met=ratio >= 0.7 and (count == 1 or lag_p99 <= 0.3),
+            details={
+                "lag_p50_ms": ms(pct(lags, 0.5)),
+                "lag_p99_ms": ms(lag_p99),
+                "orders_seen": len(lags),
+                "rounds": rounds,
+                "seconds_per_round": seconds,
+                "shop_p50_p99_ms": shop["latencies"][:2],
+                "plain_p50_p99_ms": plain["latencies"][:2],
+            },
+        )
         if count == 8:
-            cpu = {side: {g: v / max(1, totals[(8, side)]["requests"]) * 1000
-                          for g, v in totals[(8, side)]["cpu"].items()}
-                   for side in ("shop", "plain")}  # fmt: skip
+            cpu = {
+                side: {
+                    g: v / max(1, totals[(8, side)]["requests"]) * 1000
+                    for g, v in totals[(8, side)]["cpu"].items()
+                }
+                for side in ("shop", "plain")
+            }
             shop_cpu, plain_cpu = sum(cpu["shop"].values()), sum(cpu["plain"].values())
-            results.add("9 http writes", "CPU per order, 8 clients (web + Postgres + worker)",
-                        round(shop_cpu, 2), "ms", round(plain_cpu, 2),
-                        ratio=round(shop_cpu / plain_cpu, 2), target="≤ 2× plain",
-                        met=shop_cpu <= 2 * plain_cpu,
-                        details={side: {g: round(v, 2) for g, v in by.items()}
-                                 for side, by in cpu.items()})  # fmt: skip
+            results.add(
+                "9 http writes",
+                "CPU per order, 8 clients (web + Postgres + worker)",
+                round(shop_cpu, 2),
+                "ms",
+                round(plain_cpu, 2),
+                ratio=round(shop_cpu / plain_cpu, 2),
+                target="≤ 2× plain",
+                met=shop_cpu <= 2 * plain_cpu,
+                details={side: {g: round(v, 2) for g, v in by.items()} for side, by in cpu.items()},
+            )
             keyed = totals[(8, "keyed")]["requests"] / totals[(8, "keyed")]["seconds"]
-            results.add("9 http writes", "with an Idempotency-Key, 8 clients", round(keyed, 1),
-                        "orders/s", round(rate["shop"], 1), ratio=round(keyed / rate["shop"], 2),
-                        target="≥ 0.87× unkeyed", met=keyed / rate["shop"] >= 0.87)  # fmt: skip
+            results.add(
+                "9 http writes",
+                "with an Idempotency-Key, 8 clients",
+                round(keyed, 1),
+                "orders/s",
+                round(rate["shop"], 1),
+                ratio=round(keyed / rate["shop"], 2),
+                target="≥ 0.87× unkeyed",
+                met=keyed / rate["shop"] >= 0.87,
+            )

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import psycopg
 
-from tests.bench.run import BASE_DIR, _free_port, _get
+from tests.bench.common import BASE_DIR, free_port, http_get
 
 CONCURRENCY = 8
 SCANS = """
@@ -60,7 +60,7 @@ def _caught_up(primary_url: str, replica_url: str, timeout: float = 120) -> None
 
 
 def _serve(env: dict) -> tuple[subprocess.Popen, int]:
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind",
          f"127.0.0.1:{port}", "--workers", "2", "--threads", "4", "--log-level", "warning"],
@@ -69,7 +69,7 @@ def _serve(env: dict) -> tuple[subprocess.Popen, int]:
     deadline = time.time() + 60
     while True:
         try:
-            _get(port, "/healthz/live")
+            http_get(port, "/healthz/live")
             return server, port
         except OSError:
             if time.time() > deadline or server.poll() is not None:
@@ -78,7 +78,7 @@ def _serve(env: dict) -> tuple[subprocess.Popen, int]:
 
 
 def _load(env: dict, port: int, requests: int, concurrency: int, paths: list[str]) -> dict:
-    _get(port, paths[0])  # each process's first request pays its imports, not the figures
+    http_get(port, paths[0])  # each process's first request pays its imports, not the figures
     out = subprocess.run(
         [sys.executable, "-m", "tests.bench.loadgen", str(port), str(requests), str(concurrency),
          *paths],
@@ -102,7 +102,7 @@ def _run(env: dict, requests: int, catalog: list[str], waiting: list[str]) -> di
 def scenario_replicas(results, env: dict, *, requests: int) -> None:
     from catalog.models import Category
     from config.devservices import embedded_replica
-    from readmodels.eventlog import position_of
+    from core.eventlog import position_of
     from readmodels.models import DomainEvent, ProductSummary
 
     slugs = list(Category.objects.values_list("slug", flat=True))

@@ -148,9 +148,16 @@ def make_plan(*, orders: int, products: int, categories: int, customers: int, se
         lines = [(p, rng.randint(1, 4)) for p in sorted(picked)]
         roll = rng.random()
         status = (
-            "pending" if roll < 0.10 else "paid" if roll < 0.25 else "shipped" if roll < 0.40
-            else "delivered" if roll < 0.90 else "cancelled"
-        )  # fmt: skip
+            "pending"
+            if roll < 0.10
+            else "paid"
+            if roll < 0.25
+            else "shipped"
+            if roll < 0.40
+            else "delivered"
+            if roll < 0.90
+            else "cancelled"
+        )
         order = PlannedOrder(int(customers * rng.random() ** 1.5), lines, placed, status)
         if status != "pending" and not (status == "cancelled" and rng.random() < 0.5):
             order.paid_at = placed + timedelta(minutes=rng.randint(1, 600))
@@ -225,245 +232,337 @@ def staff_user():
 
 
 @transaction.atomic
-def seed(plan: Plan) -> dict:
-    """Write the plan's rows and events. Returns counts."""
-    staff = staff_user()
-    staff_actor = _actor(staff.pk, staff.username, True)
-    rng = random.Random(11)
+class Seeding:
+    """The seeder's state between its steps: the ids it reserved, who acts, and the events in
+    the order they happened (written last, sorted by time)."""
+
     currency = "EUR"
-    events: list[tuple] = []  # (when, order, event, actor)
 
-    def event(when, ev, actor):
-        events.append((when, len(events), ev, actor))
+    def __init__(self, plan: Plan):
+        self.plan = plan
+        staff = staff_user()
+        self.staff_actor = _actor(staff.pk, staff.username, True)
+        self.rng = random.Random(11)
+        self.events: list[tuple] = []  # (when, order, event, actor)
 
-    cat0 = _reserve("catalog_category", len(plan.categories))
-    cat_rows = []
-    for i, name in enumerate(plan.categories):
-        slug = slugify(name)
-        cat_rows.append((cat0 + i, name, slug, plan.start))
-        event(
-            plan.start,
-            catalog_events.CategoryCreated(category_id=cat0 + i, name=name, slug=slug),
-            staff_actor,
-        )
-    _copy("catalog_category", ["id", "name", "slug", "created_at"], cat_rows)
+    def event(self, when, ev, actor) -> None:
+        self.events.append((when, len(self.events), ev, actor))
 
-    sold = [0] * len(plan.products)
-    for order in plan.orders:
-        if order.status != "cancelled":
-            for p, q in order.lines:
-                sold[p] += q
-    prod0 = _reserve("catalog_product", len(plan.products))
-    discontinued = set(plan.discontinued)
-    last_day = max((o.placed_at for o in plan.orders), default=plan.start) + timedelta(days=3)
-    prod_rows = []
-    for i, p in enumerate(plan.products):
-        pid, created = prod0 + i, plan.start + timedelta(seconds=i + 1)
-        prod_rows.append(
-            (
-                pid, p["sku"], p["name"], slugify(f"{p['name']}-{p['sku']}")[:220],
-                p["description"], cat0 + p["category"], p["price"], currency,
-                i not in discontinued, p["stock"] - sold[i], 2 if i in discontinued else 1,
-                created, last_day if i in discontinued else created,
+    def categories(self) -> None:
+        self.cat0 = _reserve("catalog_category", len(self.plan.categories))
+        cat_rows = []
+        for i, name in enumerate(self.plan.categories):
+            slug = slugify(name)
+            cat_rows.append((self.cat0 + i, name, slug, self.plan.start))
+            self.event(
+                self.plan.start,
+                catalog_events.CategoryCreated(category_id=self.cat0 + i, name=name, slug=slug),
+                self.staff_actor,
             )
-        )  # fmt: skip
-        event(
-            created,
-            catalog_events.ProductCreated(
-                product_id=pid, sku=p["sku"], name=p["name"], category_id=cat0 + p["category"],
-                price=p["price"], currency=currency, stock=p["stock"],
-            ),
-            staff_actor,
-        )  # fmt: skip
-        if i in discontinued:
-            event(
-                last_day,
-                catalog_events.ProductDiscontinued(product_id=pid, sku=p["sku"], version=2),
-                staff_actor,
+        _copy("catalog_category", ["id", "name", "slug", "created_at"], cat_rows)
+
+    def products(self) -> None:
+        """Products, their stock already less what the plan's orders took."""
+        sold = [0] * len(self.plan.products)
+        for order in self.plan.orders:
+            if order.status != "cancelled":
+                for p, q in order.lines:
+                    sold[p] += q
+        self.prod0 = _reserve("catalog_product", len(self.plan.products))
+        discontinued = set(self.plan.discontinued)
+        last_day = max(
+            (o.placed_at for o in self.plan.orders), default=self.plan.start
+        ) + timedelta(days=3)
+        prod_rows = []
+        for i, p in enumerate(self.plan.products):
+            pid, created = self.prod0 + i, self.plan.start + timedelta(seconds=i + 1)
+            prod_rows.append(
+                (
+                    pid,
+                    p["sku"],
+                    p["name"],
+                    slugify(f"{p['name']}-{p['sku']}")[:220],
+                    p["description"],
+                    self.cat0 + p["category"],
+                    p["price"],
+                    self.currency,
+                    i not in discontinued,
+                    p["stock"] - sold[i],
+                    2 if i in discontinued else 1,
+                    created,
+                    last_day if i in discontinued else created,
+                )
             )
-    _copy(
-        "catalog_product",
-        [
-            "id",
-            "sku",
-            "name",
-            "slug",
-            "description",
-            "category_id",
-            "price",
-            "currency",
-            "active",
-            "stock",
-            "version",
-            "created_at",
-            "updated_at",
-        ],
-        prod_rows,
-    )
-
-    user0 = _reserve(get_user_model()._meta.db_table, len(plan.customers))
-    cust0 = _reserve("orders_customer", len(plan.customers))
-    password = make_password(PASSWORD)
-    user_rows, cust_rows, actors = [], [], []
-    for i, username in enumerate(plan.customers):
-        uid, cid = user0 + i, cust0 + i
-        email, display = f"{username}@example.com", username.title()
-        joined = plan.start + timedelta(hours=1, seconds=i)
-        user_rows.append((uid, password, False, username, "", "", email, False, True, joined))
-        cust_rows.append((cid, uid, display, email, joined))
-        actors.append(_actor(uid, username, False))
-        event(
-            joined,
-            order_events.CustomerRegistered(
-                customer_id=cid, user_id=uid, username=username, display_name=display, email=email
-            ),
-            None,
+            self.event(
+                created,
+                catalog_events.ProductCreated(
+                    product_id=pid,
+                    sku=p["sku"],
+                    name=p["name"],
+                    category_id=self.cat0 + p["category"],
+                    price=p["price"],
+                    currency=self.currency,
+                    stock=p["stock"],
+                ),
+                self.staff_actor,
+            )
+            if i in discontinued:
+                self.event(
+                    last_day,
+                    catalog_events.ProductDiscontinued(product_id=pid, sku=p["sku"], version=2),
+                    self.staff_actor,
+                )
+        _copy(
+            "catalog_product",
+            [
+                "id",
+                "sku",
+                "name",
+                "slug",
+                "description",
+                "category_id",
+                "price",
+                "currency",
+                "active",
+                "stock",
+                "version",
+                "created_at",
+                "updated_at",
+            ],
+            prod_rows,
         )
-    _copy(
-        get_user_model()._meta.db_table,
-        [
-            "id",
-            "password",
-            "is_superuser",
-            "username",
-            "first_name",
-            "last_name",
-            "email",
-            "is_staff",
-            "is_active",
-            "date_joined",
-        ],
-        user_rows,
-    )
-    _copy("orders_customer", ["id", "user_id", "display_name", "email", "created_at"], cust_rows)
 
-    order0 = _reserve("orders_order", len(plan.orders))
-    line0 = _reserve("orders_orderline", sum(len(o.lines) for o in plan.orders))
-    order_rows, line_rows = [], []
-    line_id = line0
-    for i, o in enumerate(plan.orders):
-        oid, cid, owner = order0 + i, cust0 + o.customer, actors[o.customer]
-        lines = []
-        for p, q in o.lines:
-            prod = plan.products[p]
-            line_rows.append((line_id, oid, prod0 + p, prod["sku"], prod["name"], q, prod["price"]))
-            line_id += 1
-            lines.append(
-                {"sku": prod["sku"], "product_id": prod0 + p, "quantity": q,
-                 "unit_price": str(prod["price"])}
-            )  # fmt: skip
-        total = sum((plan.products[p]["price"] * q for p, q in o.lines), Decimal(0))
-        ids = {"order_id": oid, "customer_id": cid}
-        version = 1
-        event(
-            o.placed_at,
-            order_events.OrderPlaced(
-                **ids,
-                version=1,
-                lines=lines,
-                total=total,
-                currency=currency,
-                placed_at=o.placed_at,
-                shipping_address=ADDRESS.as_dict(),
-            ),
-            owner,
+    def customers(self) -> None:
+        user0 = _reserve(get_user_model()._meta.db_table, len(self.plan.customers))
+        self.cust0 = _reserve("orders_customer", len(self.plan.customers))
+        password = make_password(PASSWORD)
+        user_rows, cust_rows, self.actors = [], [], []
+        for i, username in enumerate(self.plan.customers):
+            uid, cid = user0 + i, self.cust0 + i
+            email, display = f"{username}@example.com", username.title()
+            joined = self.plan.start + timedelta(hours=1, seconds=i)
+            user_rows.append((uid, password, False, username, "", "", email, False, True, joined))
+            cust_rows.append((cid, uid, display, email, joined))
+            self.actors.append(_actor(uid, username, False))
+            self.event(
+                joined,
+                order_events.CustomerRegistered(
+                    customer_id=cid,
+                    user_id=uid,
+                    username=username,
+                    display_name=display,
+                    email=email,
+                ),
+                None,
+            )
+        _copy(
+            get_user_model()._meta.db_table,
+            [
+                "id",
+                "password",
+                "is_superuser",
+                "username",
+                "first_name",
+                "last_name",
+                "email",
+                "is_staff",
+                "is_active",
+                "date_joined",
+            ],
+            user_rows,
         )
-        reference = tracking = ""
-        if o.paid_at:
-            version += 1
-            reference = f"PAY-{i}"
-            event(
-                o.paid_at,
-                order_events.OrderPaid(
-                    **ids, version=version, amount=total, payment_reference=reference
+        _copy(
+            "orders_customer", ["id", "user_id", "display_name", "email", "created_at"], cust_rows
+        )
+
+    def orders(self) -> tuple[int, int]:
+        """Orders, their lines and their events, every status the plan has; returns how many
+        orders and lines."""
+        order0 = _reserve("orders_order", len(self.plan.orders))
+        line0 = _reserve("orders_orderline", sum(len(o.lines) for o in self.plan.orders))
+        order_rows, line_rows = [], []
+        line_id = line0
+        for i, o in enumerate(self.plan.orders):
+            oid, cid, owner = order0 + i, self.cust0 + o.customer, self.actors[o.customer]
+            lines = []
+            for p, q in o.lines:
+                prod = self.plan.products[p]
+                line_rows.append(
+                    (line_id, oid, self.prod0 + p, prod["sku"], prod["name"], q, prod["price"])
+                )
+                line_id += 1
+                lines.append(
+                    {
+                        "sku": prod["sku"],
+                        "product_id": self.prod0 + p,
+                        "quantity": q,
+                        "unit_price": str(prod["price"]),
+                    }
+                )
+            total = sum((self.plan.products[p]["price"] * q for p, q in o.lines), Decimal(0))
+            ids = {"order_id": oid, "customer_id": cid}
+            version = 1
+            self.event(
+                o.placed_at,
+                order_events.OrderPlaced(
+                    **ids,
+                    version=1,
+                    lines=lines,
+                    total=total,
+                    currency=self.currency,
+                    placed_at=o.placed_at,
+                    shipping_address=ADDRESS.as_dict(),
                 ),
                 owner,
             )
-        if o.shipped_at:
-            version += 1
-            tracking = f"TRK-{i}"
-            event(
-                o.shipped_at,
-                order_events.OrderShipped(**ids, version=version, tracking_number=tracking),
-                staff_actor,
+            reference = tracking = ""
+            if o.paid_at:
+                version += 1
+                reference = f"PAY-{i}"
+                self.event(
+                    o.paid_at,
+                    order_events.OrderPaid(
+                        **ids, version=version, amount=total, payment_reference=reference
+                    ),
+                    owner,
+                )
+            if o.shipped_at:
+                version += 1
+                tracking = f"TRK-{i}"
+                self.event(
+                    o.shipped_at,
+                    order_events.OrderShipped(**ids, version=version, tracking_number=tracking),
+                    self.staff_actor,
+                )
+            if o.delivered_at:
+                version += 1
+                self.event(
+                    o.delivered_at,
+                    order_events.OrderDelivered(**ids, version=version),
+                    self.staff_actor,
+                )
+            reason = ""
+            if o.cancelled_at:
+                version += 1
+                reason = "Changed my mind"
+                self.event(
+                    o.cancelled_at,
+                    order_events.OrderCancelled(
+                        **ids,
+                        version=version,
+                        reason=reason,
+                        previous_status=o.cancelled_from,
+                        restocked=[
+                            {
+                                "sku": line["sku"],
+                                "product_id": line["product_id"],
+                                "quantity": line["quantity"],
+                            }
+                            for line in lines
+                        ],
+                    ),
+                    owner if o.cancelled_from == "pending" else self.staff_actor,
+                )
+            quantities = {self.plan.products[p]["sku"]: q for p, q in o.lines}
+            order_rows.append(
+                (
+                    oid,
+                    cid,
+                    o.status,
+                    total,
+                    self.currency,
+                    o.placed_at,
+                    o.paid_at,
+                    o.shipped_at,
+                    o.delivered_at,
+                    o.cancelled_at,
+                    tracking,
+                    reference,
+                    reason,
+                    None,
+                    digest(quantities),
+                    version,
+                    *ADDRESS.as_dict().values(),
+                )
             )
-        if o.delivered_at:
-            version += 1
-            event(o.delivered_at, order_events.OrderDelivered(**ids, version=version), staff_actor)
-        reason = ""
-        if o.cancelled_at:
-            version += 1
-            reason = "Changed my mind"
-            event(
-                o.cancelled_at,
-                order_events.OrderCancelled(
-                    **ids, version=version, reason=reason, previous_status=o.cancelled_from,
-                    restocked=[
-                        {"sku": line["sku"], "product_id": line["product_id"],
-                         "quantity": line["quantity"]}
-                        for line in lines
-                    ],
-                ),
-                owner if o.cancelled_from == "pending" else staff_actor,
-            )  # fmt: skip
-        quantities = {plan.products[p]["sku"]: q for p, q in o.lines}
-        order_rows.append(
-            (
-                oid, cid, o.status, total, currency, o.placed_at, o.paid_at, o.shipped_at,
-                o.delivered_at, o.cancelled_at, tracking, reference, reason, None,
-                digest(quantities), version, *ADDRESS.as_dict().values(),
-            )
-        )  # fmt: skip
-    _copy(
-        "orders_order",
-        [
-            "id",
-            "customer_id",
-            "status",
-            "total",
-            "currency",
-            "placed_at",
-            "paid_at",
-            "shipped_at",
-            "delivered_at",
-            "cancelled_at",
-            "tracking_number",
-            "payment_reference",
-            "cancel_reason",
-            "idempotency_key",
-            "request_digest",
-            "version",
-            *(f"shipping_{part}" for part in ADDRESS.as_dict()),
-        ],
-        order_rows,
-    )
-    _copy(
-        "orders_orderline",
-        ["id", "order_id", "product_id", "sku", "product_name", "quantity", "unit_price"],
-        line_rows,
-    )
+        _copy(
+            "orders_order",
+            [
+                "id",
+                "customer_id",
+                "status",
+                "total",
+                "currency",
+                "placed_at",
+                "paid_at",
+                "shipped_at",
+                "delivered_at",
+                "cancelled_at",
+                "tracking_number",
+                "payment_reference",
+                "cancel_reason",
+                "idempotency_key",
+                "request_digest",
+                "version",
+                *(f"shipping_{part}" for part in ADDRESS.as_dict()),
+            ],
+            order_rows,
+        )
+        _copy(
+            "orders_orderline",
+            ["id", "order_id", "product_id", "sku", "product_name", "quantity", "unit_price"],
+            line_rows,
+        )
+        return len(order_rows), len(line_rows)
 
-    events.sort(key=lambda e: (e[0], e[1]))
-    _copy(
-        "readmodels_domainevent",
-        ["event_type", "event_version", "aggregate_type", "aggregate_id", "payload", "metadata", "occurred_at"],
-        (
+    def event_log(self) -> int:
+        """The events, in the order they happened; returns how many."""
+        self.events.sort(key=lambda e: (e[0], e[1]))
+        _copy(
+            "readmodels_domainevent",
+            [
+                "event_type",
+                "event_version",
+                "aggregate_type",
+                "aggregate_id",
+                "payload",
+                "metadata",
+                "occurred_at",
+            ],
             (
-                ev.event_type(), ev.schema_version, ev.aggregate_type, ev.aggregate_id,
-                ev.payload_json(),
-                json.dumps(
-                    {"actor": actor, "correlation_id": f"{rng.getrandbits(128):032x}",
-                     "causation_id": None}
-                ),
-                when,
-            )
-            for when, _, ev, actor in events
-        ),
-    )  # fmt: skip
+                (
+                    ev.event_type(),
+                    ev.schema_version,
+                    ev.aggregate_type,
+                    ev.aggregate_id,
+                    ev.payload_json(),
+                    json.dumps(
+                        {
+                            "actor": actor,
+                            "correlation_id": f"{self.rng.getrandbits(128):032x}",
+                            "causation_id": None,
+                        }
+                    ),
+                    when,
+                )
+                for when, _, ev, actor in self.events
+            ),
+        )
+        return len(self.events)
+
+
+def seed(plan: Plan) -> dict:
+    """Write the plan's rows and events, a step at a time. Returns counts."""
+    seeding = Seeding(plan)
+    seeding.categories()
+    seeding.products()
+    seeding.customers()
+    orders, lines = seeding.orders()
+    events = seeding.event_log()
     with connection.cursor() as cursor:
         for table in ("catalog_product", "orders_order", "orders_orderline"):
             cursor.execute(f"ANALYZE {table}")
-    return {"orders": len(order_rows), "lines": len(line_rows), "events": len(events)}
+    return {"orders": orders, "lines": lines, "events": events}
 
 
 # --- The drift check: the same small plan through the real commands and through the seeder ---
@@ -479,16 +578,23 @@ def apply_with_commands(plan: Plan) -> None:
     slugs = [slugify(name) for name in plan.categories]
     for p in plan.products:
         catalog.create_product(
-            actor=staff, sku=p["sku"], name=p["name"], category=slugs[p["category"]],
-            price=p["price"], description=p["description"], stock=p["stock"],
-        )  # fmt: skip
+            actor=staff,
+            sku=p["sku"],
+            name=p["name"],
+            category=slugs[p["category"]],
+            price=p["price"],
+            description=p["description"],
+            stock=p["stock"],
+        )
     User = get_user_model()
     users = []
     for username in plan.customers:
         orders.register_customer(
-            username=username, email=f"{username}@example.com", password=PASSWORD,
+            username=username,
+            email=f"{username}@example.com",
+            password=PASSWORD,
             display_name=username.title(),
-        )  # fmt: skip
+        )
         users.append(User.objects.get(username=username))
     steps = []  # (when, seq, action)
     for i, o in enumerate(plan.orders):
@@ -522,15 +628,36 @@ def apply_with_commands(plan: Plan) -> None:
 
 
 IGNORED = {
-    "created_at", "updated_at", "placed_at", "paid_at", "shipped_at", "delivered_at",
-    "cancelled_at", "occurred_at", "date_joined", "last_login", "password", "txid",
-    "last_ordered_at", "last_order_at", "position", "date",
-}  # fmt: skip
+    "created_at",
+    "updated_at",
+    "placed_at",
+    "paid_at",
+    "shipped_at",
+    "delivered_at",
+    "cancelled_at",
+    "occurred_at",
+    "date_joined",
+    "last_login",
+    "password",
+    "txid",
+    "last_ordered_at",
+    "last_order_at",
+    "position",
+    "date",
+}
 SNAPSHOT_TABLES = [
-    "auth_user", "orders_customer", "catalog_category", "catalog_product", "orders_order",
-    "orders_orderline", "readmodels_domainevent", "readmodels_productsummary",
-    "readmodels_ordersummary", "readmodels_customersummary", "readmodels_categorysummary",
-]  # fmt: skip
+    "auth_user",
+    "orders_customer",
+    "catalog_category",
+    "catalog_product",
+    "orders_order",
+    "orders_orderline",
+    "readmodels_domainevent",
+    "readmodels_productsummary",
+    "readmodels_ordersummary",
+    "readmodels_customersummary",
+    "readmodels_categorysummary",
+]
 
 
 SNAPSHOT_KEYS = {
@@ -585,18 +712,18 @@ def reset_database() -> None:
 def check_against_commands() -> dict:
     """Run one small plan through the commands and through the seeder, from the same empty
     database, and compare every row, event and derived summary. Raises on any difference."""
-    from readmodels import engine
+    from readmodels import engine, rebuild
 
     plan = make_plan(orders=40, products=12, categories=3, customers=5, seed=3)
     reset_database()
     apply_with_commands(plan)
     for projection in engine.get_projections():
-        engine.rebuild(projection)
+        rebuild.rebuild(projection)
     by_commands = snapshot()
     reset_database()
     seed(plan)
     for projection in engine.get_projections():
-        engine.rebuild(projection)
+        rebuild.rebuild(projection)
     by_seeder = snapshot()
     reset_database()
     for table, rows in by_commands.items():

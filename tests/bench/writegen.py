@@ -36,8 +36,10 @@ def main() -> None:
                     "shipping_address": plan["shipping_address"],
                 }
             )
-            headers = {"Authorization": f"Token {spec['token']}",
-                       "Content-Type": "application/json"}  # fmt: skip
+            headers = {
+                "Authorization": f"Token {spec['token']}",
+                "Content-Type": "application/json",
+            }
             if plan["keyed"]:
                 headers["Idempotency-Key"] = uuid.uuid4().hex
             start = time.perf_counter()

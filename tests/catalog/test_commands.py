@@ -4,7 +4,7 @@ import pytest
 
 from catalog import commands
 from catalog.models import Product
-from config.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from readmodels.models import DomainEvent
 from tests.helpers import assert_refused
 

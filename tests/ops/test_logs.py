@@ -16,7 +16,7 @@ import django
 django.setup()
 from django.test import Client
 from catalog import commands
-from config.errors import PermissionDenied
+from core.errors import PermissionDenied
 Client().get("/no/such/page/", HTTP_X_REQUEST_ID="json-req-1")
 try:
     commands.create_category(actor=None, name="Nope")

@@ -96,7 +96,7 @@ def test_the_counters_of_other_processes_are_added_up(client, staff):
     other_process = (
         "import django; django.setup()\n"
         "from catalog import commands\n"
-        "from config.errors import PermissionDenied\n"
+        "from core.errors import PermissionDenied\n"
         "try:\n    commands.create_category(actor=None, name='Nope')\n"
         "except PermissionDenied:\n    print('refused')\n"
     )

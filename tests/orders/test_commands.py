@@ -6,7 +6,7 @@ from django.db import DatabaseError, connection, transaction
 
 from catalog import commands as catalog
 from catalog.models import Product
-from config.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from core.errors import Conflict, IdempotencyKeyReused, NotFound, PermissionDenied, ValidationFailed
 from orders import commands
 from orders.models import Order, OrderStatus
 from readmodels.models import DomainEvent
@@ -167,15 +167,33 @@ def test_the_same_idempotency_key_returns_the_original_order(customer, make_prod
     assert (Order.objects.count(), stock(sku), DomainEvent.objects.count()) == (1, 8, events_before)
 
 
-def test_the_same_key_with_other_lines_is_a_conflict(customer, make_product):
+def test_a_form_sent_again_without_lines_gets_the_order_its_key_placed(customer, make_product):
+    # The checkout page's second sending finds the cart emptied by the first.
+    sku = make_product(stock=10)
+    first = place(customer, (sku, 2), key="checkout-1")
+    again = commands.place_order(
+        actor=customer, lines=[], shipping_address=ADDRESS, idempotency_key="checkout-1"
+    )
+    assert (again.id, again.token) == (first.id, first.token)
+    assert_refused(
+        ValidationFailed,
+        "no_lines",
+        lambda: commands.place_order(
+            actor=customer, lines=[], shipping_address=ADDRESS, idempotency_key="checkout-2"
+        ),
+    )
+
+
+def test_the_same_key_with_other_lines_is_refused_as_the_api_refuses_it(customer, make_product):
     sku = make_product(stock=10)
     place(customer, (sku, 2), key="checkout-1")
-    assert_refused(
-        Conflict,
+    refusal = assert_refused(
+        IdempotencyKeyReused,
         "idempotency_key_reused",
         lambda: place(customer, (sku, 3), key="checkout-1"),
         field="idempotency_key",
     )
+    assert refusal.http_status == 422  # one code, one status: the API's Idempotency-Key's too
 
 
 def test_idempotency_keys_belong_to_one_customer(make_customer, make_product):

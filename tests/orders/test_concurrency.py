@@ -9,7 +9,7 @@ from django.db import connection, transaction
 
 from catalog import commands as catalog
 from catalog.models import Product
-from config.errors import Conflict, ValidationFailed
+from core.errors import Conflict, ValidationFailed
 from orders import commands
 from orders.models import Order
 from tests.conftest import wait_until

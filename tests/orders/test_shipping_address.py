@@ -9,12 +9,12 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from rest_framework.test import APIClient
 
-from config.errors import Conflict, ValidationFailed
+from core.errors import IdempotencyKeyReused, ValidationFailed
 from orders import commands
 from orders.address import FIELDS, MAX_LENGTHS, ShippingAddress
 from orders.models import Order
 from readmodels import engine
-from readmodels.eventlog import aggregate_history
+from readmodels.log import aggregate_history
 from readmodels.models import DomainEvent, OrderSummary
 from readmodels.projections import PROJECTIONS
 from tests.helpers import ADDRESS, ADDRESS_JSON, assert_refused
@@ -129,13 +129,13 @@ def test_the_address_is_trimmed_normalized_and_kept_on_the_order_in_the_event_an
     assert result.state["shipping_address"] == clean
 
 
-def test_an_idempotency_key_retried_with_another_address_is_a_conflict(customer, make_product):
+def test_an_idempotency_key_retried_with_another_address_is_refused(customer, make_product):
     sku = make_product(stock=5)
     first = place(customer, sku, key="checkout-1")
     assert place(customer, sku, key="checkout-1").id == first.id  # a true retry
     elsewhere = dataclasses.replace(ADDRESS, city="Potsdam", postal_code="14467")
     assert_refused(
-        Conflict,
+        IdempotencyKeyReused,
         "idempotency_key_reused",
         lambda: place(customer, sku, elsewhere, key="checkout-1"),
     )

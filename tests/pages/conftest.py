@@ -3,8 +3,8 @@
 import pytest
 from django.test import Client
 
+from core.eventlog import position_of
 from readmodels.consistency import wait_for
-from readmodels.eventlog import position_of
 from readmodels.models import DomainEvent
 
 

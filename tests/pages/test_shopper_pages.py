@@ -312,18 +312,22 @@ def test_thank_you_page_shows_the_order_once_the_read_side_has_it(client, custom
     assert "<html" not in partial.content.decode() and "order-total" in partial.content.decode()
 
 
-def test_confirming_page_polls_with_htmx_for_an_order_not_yet_projected(client, customer):
+def test_confirming_page_polls_with_htmx_for_an_order_not_yet_projected(
+    client, customer, make_product
+):
+    sku = make_product()
     client.force_login(customer)
-    session = client.session
-    session["placed_orders"] = {"key": 987654}
-    session.save()
-    page = client.get("/orders/987654/thanks/").content.decode()
+    # No worker runs here: the order is in the event log, not yet on the read side.
+    order_id = orders.place_order(
+        actor=customer, lines=[{"sku": sku, "quantity": 1}], shipping_address=ADDRESS
+    ).id
+    page = client.get(f"/orders/{order_id}/thanks/").content.decode()
     assert "Thank you for your order!" in page and "Confirming your order…" in page
-    assert 'hx-get="/orders/987654/thanks/"' in page
+    assert f'hx-get="/orders/{order_id}/thanks/"' in page
     assert 'hx-trigger="every 1s"' in page and "htmx" in page
     assert "alert-warning" not in page  # calm, not a warning
-    # An order this session did not place is simply not found.
-    assert client.get("/orders/987653/").status_code == 404
+    # An order that is nowhere, not even in the log, is simply not found.
+    assert client.get(f"/orders/{order_id + 1000}/").status_code == 404
 
 
 def place(customer, sku="A-1", quantity=2):

@@ -9,8 +9,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 
 from orders import commands as orders
-from readmodels import engine
-from readmodels.eventlog import aggregate_history
+from readmodels import engine, rebuild, status
+from readmodels.log import aggregate_history
 from readmodels.models import (
     DeadLetter,
     DomainEvent,
@@ -43,7 +43,7 @@ def units_sold(sku) -> int:
 
 def assert_no_drift():
     for projection in PROJECTIONS.values():
-        assert [str(drift) for drift in engine.verify(projection)] == [], projection.name
+        assert [str(drift) for drift in rebuild.verify(projection)] == [], projection.name
 
 
 def test_rebuild_projections_rebuilds_only_the_projection_it_is_given(make_product, capsys):
@@ -85,7 +85,7 @@ def test_a_dead_letter_replayed_late_counts_once_and_a_second_replay_does_nothin
     assert units_sold(sku) == 6
     assert DeadLetter.objects.get(event_id=poison.token.event_id).status == "dead"
     # A rebuild meanwhile leaves the dead letter out of its fold, for the replay to apply.
-    engine.rebuild(projection)
+    rebuild.rebuild(projection)
     assert units_sold(sku) == 6
 
     monkeypatch.undo()
@@ -151,7 +151,7 @@ def test_a_rebuild_racing_live_runs_neither_loses_nor_doubles(
     engine.run_all()
     projection = PROJECTIONS["product_summary"]
     pause = PauseAfter(monkeypatch, projection, "fold")
-    rebuilder = in_thread(lambda: engine.rebuild(projection))
+    rebuilder = in_thread(lambda: rebuild.rebuild(projection))
     try:
         assert pause.reached.wait(10)
         buy(buyer, sku, 10)  # committed after the rebuild's horizon, before its commit
@@ -201,7 +201,7 @@ def test_version_1_events_are_upcast_and_an_old_database_rebuilds_verifies_and_p
     assert placed.payload["placed_at"].startswith(order_row.placed_at.isoformat()[:19])
 
     for projection in PROJECTIONS.values():
-        engine.rebuild(projection)
+        rebuild.rebuild(projection)
     assert_no_drift()
     summary = ProductSummary.objects.get(sku=sku)
     assert (summary.units_sold, summary.revenue, summary.order_count) == (2, Decimal("5.00"), 1)
@@ -233,7 +233,7 @@ def test_verify_names_the_source_that_disagrees(staff, make_product, make_custom
     with connection.cursor() as cursor:
         cursor.execute("UPDATE orders_orderline SET quantity = 7 WHERE sku = %s", [other])
 
-    drift = {row.key: row for row in engine.verify(projection)}
+    drift = {row.key: row for row in rebuild.verify(projection)}
     by_sku = {ProductSummary.objects.get(sku=s).product_id: s for s in (sku, other)}
     live_edit, table_edit = (drift[key] for key in by_sku)
     assert live_edit.culprit == "live"
@@ -274,7 +274,7 @@ def test_a_long_rebuild_of_one_projection_does_not_hold_the_others_back(
     engine.run_all()
     projection = PROJECTIONS["category_summary"]
     pause = PauseAfter(monkeypatch, projection, "fold")  # its rows written: it holds an xid
-    rebuilder = in_thread(lambda: engine.rebuild(projection))
+    rebuilder = in_thread(lambda: rebuild.rebuild(projection))
     try:
         assert pause.reached.wait(10)
         order = buy(buyer, sku, 2)
@@ -283,7 +283,7 @@ def test_a_long_rebuild_of_one_projection_does_not_hold_the_others_back(
         assert applied["order_summary"] == applied["product_summary"] == 1
         assert OrderSummary.objects.filter(order_id=order.id).exists()
         assert units_sold(sku) == 2
-        _, holders = engine.projection_status()
+        _, holders = status.projection_status()
         assert holders == []  # nothing holds the horizon back
     finally:
         pause.release.set()

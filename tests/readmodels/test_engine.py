@@ -8,10 +8,10 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 
 from catalog import commands as catalog
-from config.errors import DomainError
+from core.errors import DomainError
+from core.eventlog import ORIGIN
 from orders import commands as orders
-from readmodels import engine
-from readmodels.eventlog import ORIGIN
+from readmodels import engine, rebuild, status
 from readmodels.models import (
     CategorySummary,
     CustomerSummary,
@@ -154,8 +154,8 @@ def test_incremental_projection_equals_a_rebuild_and_running_again_changes_nothi
     )
 
     for projection in PROJECTIONS.values():
-        assert [str(drift) for drift in engine.verify(projection)] == [], projection.name
-        engine.rebuild(projection)
+        assert [str(drift) for drift in rebuild.verify(projection)] == [], projection.name
+        rebuild.rebuild(projection)
     assert summaries() == incremental
 
     # Deltas apply once: a run with nothing new applies nothing and changes nothing.
@@ -263,7 +263,7 @@ def test_rebuild_while_orders_keep_arriving_matches_a_quiet_rebuild(make_custome
     try:
         for _ in range(3):
             for projection in PROJECTIONS.values():
-                engine.rebuild(projection)
+                rebuild.rebuild(projection)
     finally:
         stop.set()
         writer.join()
@@ -271,7 +271,7 @@ def test_rebuild_while_orders_keep_arriving_matches_a_quiet_rebuild(make_custome
     after_busy_rebuild = summaries()
     assert after_busy_rebuild["OrderSummary"]
     for projection in PROJECTIONS.values():
-        engine.rebuild(projection)
+        rebuild.rebuild(projection)
     assert summaries() == after_busy_rebuild
 
 
@@ -294,10 +294,10 @@ def test_summary_tables_refuse_writes_from_anyone_but_a_projector(make_product):
 
 def test_status_reports_lag_and_the_transaction_holding_the_horizon(staff, make_product):
     make_product()
-    statuses, _ = engine.projection_status()
+    statuses, _ = status.projection_status()
     assert all(s.events_behind == 2 for s in statuses)
     engine.run_all()
-    statuses, holders = engine.projection_status()
+    statuses, holders = status.projection_status()
     assert all(s.events_behind == 0 and s.dead_letters == 0 for s in statuses)
     assert holders == []
 
@@ -316,7 +316,7 @@ def test_status_reports_lag_and_the_transaction_holding_the_horizon(staff, make_
     try:
         catalog.create_category(actor=staff, name="Waiting")
         engine.run_all()
-        statuses, holders = engine.projection_status()
+        statuses, holders = status.projection_status()
         assert all(s.events_behind == 1 for s in statuses)  # "Waiting"; "Held" is not visible yet
         [held_by] = holders
         assert held_by.state == "idle in transaction"
@@ -341,12 +341,12 @@ def test_search_follows_a_rename_and_survives_sales(staff, make_product, custome
     engine.run_all()
     assert [p.sku for p in list_products(q="sumatra")] == [sku]
     assert list(list_products(q="kenya")) == []
-    assert engine.verify(PROJECTIONS["product_summary"]) == []
+    assert rebuild.verify(PROJECTIONS["product_summary"]) == []
 
 
 def test_every_event_type_is_heard_by_some_projection():
     """A new event type that no projector subscribes to would change nothing on the read side."""
-    from readmodels.eventlog import Event
+    from core.eventlog import Event
 
     def leaves(cls):
         children = cls.__subclasses__()

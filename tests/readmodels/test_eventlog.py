@@ -2,7 +2,8 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 
 from catalog.events import CategoryCreated
-from readmodels.eventlog import ORIGIN, Position, horizon_position, positions_after, record
+from core.eventlog import ORIGIN, Position, record
+from readmodels.log import horizon_position, positions_after
 from readmodels.models import DomainEvent
 
 

@@ -23,9 +23,10 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from config import celery_app
 from config.devservices import BASE_DIR
+from core import eventlog
+from core.eventlog import Position
 from orders import commands as orders
-from readmodels import engine, eventlog, tasks
-from readmodels.eventlog import Position
+from readmodels import engine, rebuild, tasks
 from readmodels.models import DomainEvent, ProjectionCheckpoint
 from readmodels.projections import get_projections
 from tests.conftest import wait_until
@@ -36,7 +37,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 # The workers of these tests consume their own queue: the session's in-process worker thread
 # (tests/conftest.py) consumes the default one and must not take their runs.
 QUEUE = "scaleout"
-_real_wake = eventlog._wake_projections  # before the suite's autouse fixture turns it off
+_real_wake = eventlog._announce_commit  # before the suite's autouse fixture turns it off
 
 
 class Workers:
@@ -96,7 +97,7 @@ class Workers:
 @pytest.fixture
 def workers(transactional_db, monkeypatch):
     """Commits wake these workers through the real flag; their runs go to their queue."""
-    monkeypatch.setattr(eventlog, "_wake_projections", _real_wake)
+    monkeypatch.setattr(eventlog, "_announce_commit", _real_wake)
     monkeypatch.setattr(
         tasks.run_projections, "delay", lambda: tasks.run_projections.apply_async(queue=QUEUE)
     )
@@ -159,7 +160,7 @@ def test_several_workers_apply_every_event_exactly_once(workers, make_customer, 
     for projection in get_projections():
         applied = [workers.applied(name, projection.name) for name in names]
         assert sum(applied) == load, (projection.name, applied)  # none twice, none skipped
-        assert engine.verify(projection) == [], projection.name
+        assert rebuild.verify(projection) == [], projection.name
 
 
 def test_a_worker_killed_mid_batch_holds_nothing_and_projections_recover_in_bounded_time(
@@ -211,4 +212,4 @@ def test_a_worker_killed_mid_batch_holds_nothing_and_projections_recover_in_boun
     last = head()
     wait_until(lambda: checkpoints_passed(last), timeout=30)
     for projection in get_projections():
-        assert engine.verify(projection) == [], projection.name  # the killed batch: once
+        assert rebuild.verify(projection) == [], projection.name  # the killed batch: once

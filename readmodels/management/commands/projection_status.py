@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from readmodels import engine, replicas, tasks
+from readmodels import replicas, status, tasks
 
 
 class Command(BaseCommand):
@@ -10,7 +10,7 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        statuses, holders = engine.projection_status()
+        statuses, holders = status.projection_status()
         header = f"{'projection':<18} {'position':<16} {'behind':>7} {'seconds':>8} {'dead':>5}  last run"
         self.stdout.write(header)
         for s in statuses:

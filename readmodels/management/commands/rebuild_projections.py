@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 from tqdm import tqdm
 
-from readmodels import engine
+from readmodels import engine, rebuild
 from readmodels.projections import PROJECTIONS, get_projections
 
 
@@ -37,14 +37,14 @@ class Command(BaseCommand):
                     bar.total = total
                     bar.update(done - bar.n)
 
-                rows = engine.rebuild(projection, progress=progress)
+                rows = rebuild.rebuild(projection, progress=progress)
             self.stdout.write(f"{projection.name}: {rows} rows")
 
     def _verify(self, projections):
         drifted = failed = 0
         for projection in projections:
             try:
-                drift = engine.verify(projection)
+                drift = rebuild.verify(projection)
             except (DatabaseError, RuntimeError, engine.ProjectionFailed) as error:
                 # A fold or a recompute that cannot run (an overflowing figure, a log that
                 # keeps moving) is a finding to report, not a traceback.

@@ -5,7 +5,7 @@ from importlib import import_module
 from celery import shared_task
 from django.conf import settings
 
-from config import idempotency
+from api import idempotency
 
 
 @shared_task

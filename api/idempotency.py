@@ -12,21 +12,28 @@ response) or free (rolled back with everything else), never half-done:
   (IDEMPOTENCY_LEASE_SECONDS), so a request hung in Python while holding its key has its
   session ended by Postgres, and a waiting retry takes the key over.
 
-Expired keys are purged by a periodic task (`config.tasks.purge_expired`), not on the request
+Expired keys are purged by a periodic task (`api.tasks.purge_expired`), not on the request
 path; one older than IDEMPOTENCY_KEY_TTL that the purge has not reached yet still replays.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
+from rest_framework import exceptions
+from rest_framework.response import Response
 
-from config.errors import DomainError
-from readmodels.models import IdempotentRequest
+from api.errors import exception_handler
+from api.models import IdempotentRequest
+from api.throttling import client_scope
+from core.error_codes import CommonErrorCode
+from core.errors import DomainError
 
 IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
 
@@ -42,17 +49,6 @@ _CLAIM = f"""
 """
 
 
-class IdempotencyKeyReused(DomainError):
-    http_status = 422
-    default_code = "idempotency_key_reused"
-
-    def __init__(self):
-        super().__init__(
-            "This Idempotency-Key was used with a different request body.",
-            fields={"Idempotency-Key": "Use a new key for a new request."},
-        )
-
-
 @dataclass(frozen=True)
 class Claim:
     """A key this transaction holds (`id` set), or the earlier request's stored response."""
@@ -65,7 +61,7 @@ class Claim:
 
 def claim(*, scope: str, key: str, fingerprint: str) -> Claim:
     """Claim `key` in the caller's transaction, or return the earlier request's response.
-    Raises IdempotencyKeyReused when the earlier request had another fingerprint."""
+    Raises core.errors.IdempotencyKeyReused when the earlier request had another fingerprint."""
     if not connection.in_atomic_block:
         raise RuntimeError("claim() must run inside the command's transaction.atomic()")
     lease_ms = str(int(settings.IDEMPOTENCY_LEASE_SECONDS * 1000))
@@ -81,7 +77,10 @@ def claim(*, scope: str, key: str, fingerprint: str) -> Claim:
         if earlier is not None:
             break
     if earlier.fingerprint != fingerprint:
-        raise IdempotencyKeyReused()
+        raise CommonErrorCode.IDEMPOTENCY_KEY_REUSED.error(
+            "This Idempotency-Key was used with a different request body.",
+            fields={"Idempotency-Key": "Use a new key for a new request."},
+        )
     return Claim(
         status=earlier.response_status,
         body=earlier.response_body,
@@ -101,3 +100,34 @@ def purge_expired(*, now=None) -> int:
     cutoff = (now or timezone.now()) - IDEMPOTENCY_KEY_TTL
     deleted, _ = IdempotentRequest.objects.filter(created_at__lt=cutoff).delete()
     return deleted
+
+
+def replay_or_run(request, key: str, run, *, replayed_headers) -> Response:
+    """The Idempotency-Key contract around `run` (a command's view): the first request with a
+    key runs it and stores its answer; a retry with the same body replays that answer."""
+    # Control characters (NUL above all, which Postgres refuses in text) would be a 500.
+    if not 1 <= len(key) <= 255 or not key.isprintable():
+        raise exceptions.ValidationError(
+            {"Idempotency-Key": ["Use 1 to 255 printable characters."]}
+        )
+    scope = client_scope(request)
+    body = json.dumps(request.data, sort_keys=True, default=str)
+    fingerprint = hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
+    # One transaction for the claim, the command and the stored response: the command's
+    # own atomic() becomes a savepoint, so a refusal (DomainError) is stored and replayed,
+    # while any other exception rolls everything back and leaves the key free.
+    with transaction.atomic():
+        claimed = claim(scope=scope, key=key, fingerprint=fingerprint)
+        if claimed.id is None:
+            return Response(claimed.body, status=claimed.status, headers=claimed.headers)
+        try:
+            response = run()
+        except DomainError as error:
+            response = exception_handler(error, {})
+        store(
+            claimed,
+            status=response.status_code,
+            body=response.data,
+            headers={h: response[h] for h in replayed_headers if h in response},
+        )
+    return response

@@ -1,4 +1,5 @@
-"""The event log API: commands record events here; the projection engine reads them back.
+"""The event log's write side: the Event base class, positions, and `record`, which commands
+call to append events in their transaction. The read side (readmodels.log) reads them back.
 
 An event's position is `(txid, id)`: the id of the transaction that wrote it and its row id.
 Ids are handed out before commit, so transactions can commit out of id order; readers only
@@ -19,8 +20,16 @@ from typing import Any, ClassVar, NamedTuple
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
+from django.dispatch import Signal
 
-from readmodels.models import DomainEvent
+# The log's table. Its model (readmodels.models.DomainEvent) lives with the read side, which
+# owns its migrations and the trigger that keeps it append-only; the write side only appends
+# to it through `record`, so the kernel needs its name, not the model (a test checks they agree).
+EVENT_TABLE = "readmodels_domainevent"
+
+# Sent once after each transaction that recorded events commits. The read side connects its
+# wake-up here (readmodels/apps.py): the log does not know who reads it.
+events_committed = Signal()
 
 
 class Position(NamedTuple):
@@ -56,7 +65,8 @@ class Event:
     """Base of every domain event. A subclass is named in the past tense, declares its payload
     as dataclass fields, its `aggregate_type`, and which field holds the aggregate's id.
 
-    A type that changes shape raises its `schema_version` and declares `upcasters`: for each old
+    It declares the ids it names in `touches` (and `touches_lines`). A type that changes shape
+    raises its `schema_version` and declares `upcasters`: for each old
     version, the fields it lacked, as SQL expressions over the stored event row `{e}`. Every
     reader of the log sees payloads in the current shape (`current_payload_sql`), so an old
     database rebuilds, verifies and projects like a new one.
@@ -64,6 +74,11 @@ class Event:
 
     aggregate_type: ClassVar[str]
     aggregate_id_field: ClassVar[str]
+    # The ids the event names, so the read side finds the rows it changes without knowing each
+    # type: payload field -> the kind of id it holds ("previous_category_id" holds a
+    # "category_id"); `touches_lines` are the list fields whose items each name a "product_id".
+    touches: ClassVar[dict[str, str]] = {}
+    touches_lines: ClassVar[tuple[str, ...]] = ()
     schema_version: ClassVar[int] = 1
     upcasters: ClassVar[dict[int, dict[str, str]]] = {}
     _types: ClassVar[dict[str, type[Event]]] = {}
@@ -75,6 +90,11 @@ class Event:
     @classmethod
     def event_type(cls) -> str:
         return cls.__name__
+
+    @staticmethod
+    def types() -> list[type[Event]]:
+        """Every event type defined so far (the apps' events modules define them)."""
+        return [Event._types[name] for name in sorted(Event._types)]
 
     @property
     def aggregate_id(self) -> str:
@@ -136,7 +156,7 @@ def _actor(user) -> dict[str, Any] | None:
 
 
 _INSERT_EVENT = f"""
-    INSERT INTO {DomainEvent._meta.db_table}
+    INSERT INTO {EVENT_TABLE}
         (event_type, event_version, aggregate_type, aggregate_id, payload, metadata)
     VALUES (%s, %s, %s, %s, %s, %s)
     RETURNING txid::text, id
@@ -174,94 +194,37 @@ def record(*events: Event, actor) -> Position:
             )
             txid, event_id = cursor.fetchone()
             position = Position(int(txid), event_id)
-    _schedule_projection_on_commit()
+    _announce_on_commit()
     return position
 
 
-def _schedule_projection_on_commit() -> None:
-    # One wake-up per transaction is enough: a run projects everything committed before it.
-    if any(callback is _wake_projections for _, callback, _ in connection.run_on_commit):
+def _announce_on_commit() -> None:
+    # One announcement per transaction is enough: a projection run after it projects
+    # everything committed before it.
+    if any(callback is _announce_commit for _, callback, _ in connection.run_on_commit):
         return
-    transaction.on_commit(_wake_projections, robust=True)
+    transaction.on_commit(_announce_commit, robust=True)
 
 
-def _wake_projections() -> None:
-    from readmodels.tasks import wake_projections
-
-    wake_projections()
+def _announce_commit() -> None:
+    events_committed.send(sender=Event)
 
 
-# Rebuilds and verifies hold a transaction id for as long as they work, but never write an
-# event: they name their session MAINTENANCE, and the horizon looks past their transactions,
-# so a long rebuild of one projection does not freeze the others.
-MAINTENANCE = "projection-maintenance"
-HORIZON_CTE = f"""
-    horizon AS (
-        SELECT COALESCE(
-            (SELECT MIN(running) FROM pg_snapshot_xip(pg_current_snapshot()) AS running
-             WHERE running::text::bigint %% 4294967296 NOT IN (
-                 SELECT backend_xid::text::bigint FROM pg_stat_activity
-                 WHERE application_name = '{MAINTENANCE}' AND backend_xid IS NOT NULL)),
-            pg_snapshot_xmax(pg_current_snapshot())
-        ) AS xmin
-    )
-"""
-
-
-def as_maintenance() -> None:
-    """Mark the current transaction as one the horizon need not wait for (it writes no event)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('application_name', %s, true)", [MAINTENANCE])
-
-
-def positions_after(position: Position, *, limit: int) -> list[Position]:
-    """The positions of the next events after `position` whose transactions can no longer
-    commit behind them."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            WITH {HORIZON_CTE}
-            SELECT e.txid::text, e.id FROM {DomainEvent._meta.db_table} e, horizon
-            WHERE (e.txid, e.id) > (%s::xid8, %s) AND e.txid < horizon.xmin
-            ORDER BY e.txid, e.id
-            LIMIT %s
-            """,
-            [str(position.txid), position.event_id, limit],
-        )
-        return [Position(int(txid), event_id) for txid, event_id in cursor.fetchall()]
-
-
-def horizon_position() -> Position:
-    """The last event that no running transaction can still commit behind."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            WITH {HORIZON_CTE}
-            SELECT e.txid::text, e.id FROM {DomainEvent._meta.db_table} e, horizon
-            WHERE e.txid < horizon.xmin
-            ORDER BY e.txid DESC, e.id DESC LIMIT 1
-            """,
-            [],
-        )
-        row = cursor.fetchone()
-    return ORIGIN if row is None else Position(int(row[0]), row[1])
-
-
-def aggregate_history(aggregate_type: str, aggregate_id: str | int) -> list[DomainEvent]:
-    """An aggregate's events, oldest first (for timelines and audits), payloads upcast to the
-    current shape."""
-    table = DomainEvent._meta.db_table
-    return list(
-        DomainEvent.objects.raw(
-            f"""
-            SELECT e.id, e.event_type, e.event_version, e.aggregate_type, e.aggregate_id,
-                   {current_payload_sql("e")} AS payload, e.metadata, e.occurred_at, e.txid
-            FROM {table} e WHERE e.aggregate_type = %s AND e.aggregate_id = %s ORDER BY e.id
-            """,
-            [aggregate_type, str(aggregate_id)],
-        )
-    )
-
-
-def position_of(event: DomainEvent) -> Position:
+def position_of(event) -> Position:
+    """The position of a stored event row (anything with its `txid` and `id`)."""
     return Position(event.txid, event.id)
+
+
+def last_position(event_type: type[Event], aggregate_id: str | int) -> Position:
+    """The position of the aggregate's latest event of `event_type` (a replayed command's token)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT txid::text, id FROM {EVENT_TABLE}
+            WHERE aggregate_type = %s AND aggregate_id = %s AND event_type = %s
+            ORDER BY id DESC LIMIT 1
+            """,
+            [event_type.aggregate_type, str(aggregate_id), event_type.event_type()],
+        )
+        txid, event_id = cursor.fetchone()
+    return Position(int(txid), event_id)

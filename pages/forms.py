@@ -7,8 +7,8 @@ from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 
-from config.errors import DomainError
-from config.throttling import LoginRefused, authenticate_limited
+from api.throttling import LoginRefused, authenticate_limited
+from core.errors import DomainError
 
 
 def add_domain_error(
@@ -37,7 +37,7 @@ def add_domain_error(
 
 class LimitedLogin:
     """Django's login form, with failed logins limited per account and per address (shared with
-    the API's token endpoint: config/throttling.py)."""
+    the API's token endpoint: api/throttling.py)."""
 
     error_messages = {
         **AuthenticationForm.error_messages,

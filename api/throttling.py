@@ -21,7 +21,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from rest_framework.throttling import AnonRateThrottle, BaseThrottle, UserRateThrottle
 
-from config.failopen import FailOpen, thread_client
+from core.failopen import FailOpen, thread_client
 
 log = logging.getLogger(__name__)
 
@@ -180,3 +180,10 @@ def authenticate_limited(request, *, username: str, password: str):
     if user is not None:
         uncount(*limits)
     return user
+
+
+def client_scope(request) -> str:
+    """Who is asking, for per-client state (idempotency keys, wait budgets)."""
+    if request.user.is_authenticated:
+        return f"user:{request.user.pk}"
+    return f"anon:{request.META.get('REMOTE_ADDR', '')}"

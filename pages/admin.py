@@ -10,8 +10,8 @@ from django import forms
 from django.contrib import admin
 from django.db import transaction
 
-from config.errors import DomainError
-from config.forms import add_domain_error
+from core.errors import DomainError
+from pages.forms import add_domain_error
 
 
 class CommandForm(forms.ModelForm):

@@ -8,6 +8,7 @@ import logging
 import threading
 from collections.abc import Callable
 from typing import TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 import redis
 
@@ -48,3 +49,11 @@ def thread_client(url: str, **options) -> redis.Redis:
     if url not in clients:
         clients[url] = redis.Redis.from_url(url, **options)
     return clients[url]
+
+
+def redis_client_url(broker_url: str, *, db: int) -> str:
+    """The broker's Redis as redis-py spells it (kombu says redis+socket://, redis-py unix://),
+    with another database number."""
+    if broker_url.startswith("redis+socket://"):
+        return f"unix://{broker_url.removeprefix('redis+socket://')}?db={db}"
+    return urlunsplit(urlsplit(broker_url)._replace(path=f"/{db}"))

@@ -16,18 +16,21 @@ import json
 from django.http import HttpResponse
 from django.urls import Resolver404, resolve
 
+from api.error_codes import ApiErrorCode
+from core.error_codes import CommonErrorCode
+
 API_PREFIX = "/api/"
 
 ERROR_CODES = {
-    400: ("bad_request", "The request could not be understood."),
-    401: ("not_authenticated", "Authentication credentials were not provided."),
-    403: ("permission_denied", "You do not have permission to do this."),
-    404: ("not_found", "There is nothing at this address."),
-    405: ("method_not_allowed", "This method is not allowed here."),
-    406: ("not_acceptable", "This API answers in JSON only."),
-    413: ("too_large", "The request body is too large."),
-    414: ("uri_too_long", "The address is too long."),
-    500: ("server_error", "Something went wrong on our side; it has been logged."),
+    400: (ApiErrorCode.BAD_REQUEST, "The request could not be understood."),
+    401: (CommonErrorCode.NOT_AUTHENTICATED, "Authentication credentials were not provided."),
+    403: (CommonErrorCode.PERMISSION_DENIED, "You do not have permission to do this."),
+    404: (CommonErrorCode.NOT_FOUND, "There is nothing at this address."),
+    405: (ApiErrorCode.METHOD_NOT_ALLOWED, "This method is not allowed here."),
+    406: (ApiErrorCode.NOT_ACCEPTABLE, "This API answers in JSON only."),
+    413: (ApiErrorCode.TOO_LARGE, "The request body is too large."),
+    414: (ApiErrorCode.URI_TOO_LONG, "The address is too long."),
+    500: (ApiErrorCode.SERVER_ERROR, "Something went wrong on our side; it has been logged."),
 }
 
 

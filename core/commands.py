@@ -1,5 +1,5 @@
-"""What every command shares: its result, the `command` wrapper that measures it,
-authorization, and the optimistic version check."""
+"""What every command shares: its result, the `command` wrapper that measures it, who the
+actor is and what they may do, the optimistic version check, and the `clean_*` validators."""
 
 from __future__ import annotations
 
@@ -9,13 +9,21 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import ParamSpec, TypeVar
+from typing import ParamSpec, TypeAlias, TypeVar
 
-from config import metrics
-from config.errors import Conflict, DomainError, PermissionDenied, ValidationFailed
-from readmodels.eventlog import Position
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ObjectDoesNotExist
+
+from core import metrics
+from core.error_codes import CommonErrorCode
+from core.errors import DomainError, ValidationFailed
+from core.eventlog import Position
 
 log = logging.getLogger("shop.commands")
+
+# Who runs a command: a user, an anonymous visitor, or None (a script, a sign-up).
+Actor: TypeAlias = AbstractBaseUser | AnonymousUser | None
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -77,33 +85,56 @@ def command(function: Callable[P, R]) -> Callable[P, R]:
     return run
 
 
-def require_staff(actor) -> None:
+def require_login(actor: Actor, *, message: str = "Please log in to do this.") -> None:
     if actor is None or not actor.is_authenticated:
-        raise PermissionDenied("Please log in as staff to do this.", code="not_authenticated")
+        raise CommonErrorCode.NOT_AUTHENTICATED.error(message)
+
+
+def require_staff(actor: Actor) -> None:
+    require_login(actor, message="Please log in as staff to do this.")
     if not actor.is_staff:
-        raise PermissionDenied("Only staff can do this.", code="staff_only")
+        raise CommonErrorCode.STAFF_ONLY.error("Only staff can do this.")
 
 
-def require_permission(actor, permission: str) -> None:
+def require_permission(actor: Actor, permission: str) -> None:
     """Staff holding the Django `permission` ("app_label.codename", directly, through a group,
     or as superuser). Checked here, in the command, so the API, the pages and the admin
     (whose actions only call commands) can never disagree about who may do what."""
     require_staff(actor)
     if not actor.has_perm(permission):
-        raise PermissionDenied(
+        raise CommonErrorCode.MISSING_PERMISSION.error(
             f"Your account lacks the {permission} permission needed for this.",
-            code="missing_permission",
             fields={"permission": permission},
         )
+
+
+def require_customer(actor: Actor):
+    """The actor's customer profile (orders.Customer, reached through the user)."""
+    require_login(actor)
+    try:
+        return actor.customer
+    except ObjectDoesNotExist:
+        raise CommonErrorCode.NOT_A_CUSTOMER.error(
+            "Only customers can place orders; this account has no customer profile."
+        ) from None
+
+
+def require_owner(actor: Actor, *, permission: str):
+    """Whose things the actor may act on: any customer's (None) for staff holding
+    `permission`, otherwise only their own (their customer profile)."""
+    require_login(actor)
+    if actor.is_staff:
+        require_permission(actor, permission)
+        return None
+    return require_customer(actor)
 
 
 def check_expected_version(current: int, expected: int | None, *, what: str) -> None:
     """`expected` is the version the caller last saw; a mismatch means someone changed it since."""
     if expected is not None and expected != current:
-        raise Conflict(
+        raise CommonErrorCode.VERSION_CONFLICT.error(
             f"This {what} was changed by someone else (version {current}, you had {expected}). "
             "Reload and try again.",
-            code="version_conflict",
             fields={"expected_version": f"Current version is {current}."},
         )
 
