@@ -279,7 +279,8 @@ def _apply_part(
     try:
         with transaction.atomic():
             projection.apply(part)
-        _resolve_letters(projection, part)
+        with connection.cursor() as cursor:
+            cursor.execute(*_resolve_letters_statement({projection: part}))
         return part, None
     except (OperationalError, InterfaceError):
         raise  # the database went away (a restart, a lost connection): no event is to blame
@@ -323,19 +324,6 @@ def _note_failure(projection: Projection, position: Position, error: Exception) 
         letter.attempts,
     )
     return letter
-
-
-def _resolve_letters(projection: Projection, handled: Sequence[Position]) -> None:
-    # Letters are rare: find this projection's few first, rather than send every id of a batch.
-    retrying = DeadLetter.objects.filter(
-        projection=projection.name, status=DeadLetter.Status.RETRYING
-    )
-    waiting = set(retrying.values_list("event_id", flat=True))
-    resolved = [position.event_id for position in handled if position.event_id in waiting]
-    if resolved:
-        retrying.filter(event__in=resolved).update(
-            status=DeadLetter.Status.RESOLVED, resolved_at=timezone.now()
-        )
 
 
 def replay_dead_letters(names: Iterable[str] | None = None) -> tuple[int, int]:
