@@ -1,1 +1,2 @@
-"""The PostgreSQL backend with a health check that costs no round trip (see base.py)."""
+"""Django's PostgreSQL backend, with a health check that costs no round trip and timestamps
+parsed in C (see base.py)."""
