@@ -37,17 +37,20 @@ def list_products(
     include_inactive: bool = False,
 ) -> QuerySet[ProductSummary]:
     """Products for the catalog; with `q`, best matches first unless `ordering` says otherwise."""
-    products = ProductSummary.objects.all()
+    # The conditions go to one filter(): every chained call copies the query, which on a
+    # sub-millisecond list read is a cost worth not paying.
+    conditions = {}
     if not include_inactive:
-        products = products.filter(active=True)
+        conditions["active"] = True
     if category:
-        products = products.filter(category_slug=category)
+        conditions["category_slug"] = category
     if min_price is not None:
-        products = products.filter(price__gte=min_price)
+        conditions["price__gte"] = min_price
     if max_price is not None:
-        products = products.filter(price__lte=max_price)
+        conditions["price__lte"] = max_price
     if in_stock is not None:
-        products = products.filter(in_stock=in_stock)
+        conditions["in_stock"] = in_stock
+    products = ProductSummary.objects.filter(**conditions)
     if q and not ordering and ONE_WORD.fullmatch(q.strip()):
         # One word: its matches come ranked off the search terms' btree (the same ranks as
         # below), instead of ranking every product that contains it.

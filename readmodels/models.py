@@ -10,6 +10,8 @@ from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 
+from core.querysets import ReadQuerySet
+
 
 def no_truncate():
     """Row triggers do not fire on TRUNCATE (nor on `manage.py flush`, which truncates): this
@@ -186,6 +188,8 @@ class ProductSummary(models.Model):
     last_ordered_at = models.DateTimeField(null=True)
     position = models.CharField(max_length=64, help_text="event position it was refreshed at")
 
+    objects = ReadQuerySet.as_manager()
+
     class Meta:
         verbose_name_plural = "product summaries"
         indexes = [
@@ -277,6 +281,8 @@ class OrderSummary(models.Model):
         null=True, help_text="name, line1, line2, postal_code, city, country; null: none asked"
     )
 
+    objects = ReadQuerySet.as_manager()
+
     class Meta:
         verbose_name_plural = "order summaries"
         indexes = [
@@ -300,6 +306,8 @@ class CustomerSummary(models.Model):
     lifetime_value = sum_of_money()
     last_order_at = models.DateTimeField(null=True)
 
+    objects = ReadQuerySet.as_manager()
+
     class Meta:
         verbose_name_plural = "customer summaries"
         indexes = [
@@ -320,6 +328,8 @@ class DailySales(models.Model):
     gross_revenue = sum_of_money()
     net_revenue = sum_of_money()
 
+    objects = ReadQuerySet.as_manager()
+
     class Meta:
         verbose_name_plural = "daily sales"
         triggers = [projector_only(), no_truncate()]
@@ -337,6 +347,8 @@ class CategorySummary(models.Model):
     in_stock_product_count = models.IntegerField()
     min_price = models.DecimalField(max_digits=12, decimal_places=2, null=True)
     max_price = models.DecimalField(max_digits=12, decimal_places=2, null=True)
+
+    objects = ReadQuerySet.as_manager()
 
     class Meta:
         verbose_name_plural = "category summaries"
