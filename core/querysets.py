@@ -51,11 +51,15 @@ class Frame:
 
 
 # (database alias, model, ordering) -> its frame, or None where the frame did not match Django.
+# Written once per key (two threads checking the same key at once write the same frame).
 _frames: dict[tuple[str, type[Model], tuple[str, ...]], Frame | None] = {}
-UNCHECKED = object()
+_UNCHECKED = object()
 
 
 class ReadQuerySet(QuerySet):
+    """A QuerySet whose plain reads run from a frame (see the module's docstring); everything
+    else about it is Django's QuerySet."""
+
     def _fetch_all(self):
         if self._result_cache is None and self._plain():
             self._result_cache = self._fetch_framed()
@@ -93,7 +97,7 @@ class ReadQuerySet(QuerySet):
         against it)."""
         connection = connections[self.db]
         key = (self.db, self.model, tuple(self.query.order_by))
-        frame = _frames.get(key, UNCHECKED)
+        frame = _frames.get(key, _UNCHECKED)
         if frame is None:
             return None
         compiler = self.query.get_compiler(self.db)
@@ -104,7 +108,7 @@ class ReadQuerySet(QuerySet):
         except EmptyResultSet:
             return None  # Django answers that without asking the database
         limits = connection.ops.limit_offset_sql(self.query.low_mark, self.query.high_mark)
-        if frame is UNCHECKED:
+        if frame is _UNCHECKED:
             frame = self._check(key, where, params, limits)
             if frame is None:
                 return None
