@@ -53,11 +53,22 @@ class Position(NamedTuple):
 ORIGIN = Position(0, 0)
 
 
+def _fields(instance) -> dict[str, Any]:
+    """A dataclass's fields by name, as they are. (`dataclasses.asdict` deep-copies every list
+    and dict first, which was three quarters of the cost of writing an order's payload.)"""
+    return {field.name: getattr(instance, field.name) for field in dataclasses.fields(instance)}
+
+
 class _PayloadEncoder(DjangoJSONEncoder):
     # Decimals become strings and datetimes ISO 8601 with every digit: DjangoJSONEncoder keeps
-    # milliseconds only, and a payload must say exactly what the row says.
+    # milliseconds only, and a payload must say exactly what the row says. A dataclass inside a
+    # payload is written as its fields, as dataclasses.asdict would have.
     def default(self, o):
-        return o.isoformat() if isinstance(o, datetime) else super().default(o)
+        if isinstance(o, datetime):
+            return o.isoformat()
+        if dataclasses.is_dataclass(o) and not isinstance(o, type):
+            return _fields(o)
+        return super().default(o)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -101,7 +112,7 @@ class Event:
         return str(getattr(self, self.aggregate_id_field))
 
     def payload_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), cls=_PayloadEncoder)
+        return json.dumps(_fields(self), cls=_PayloadEncoder)
 
 
 def current_payload_sql(alias: str) -> str:

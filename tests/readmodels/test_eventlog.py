@@ -1,8 +1,15 @@
+import dataclasses
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+
 import pytest
 from django.db import DatabaseError, connection, transaction
 
 from catalog.events import CategoryCreated
-from core.eventlog import ORIGIN, Position, record
+from core.eventlog import ORIGIN, Position, _PayloadEncoder, record
+from orders.address import ShippingAddress
+from orders.events import OrderPlaced
 from readmodels.log import horizon_position, positions_after
 from readmodels.models import DomainEvent
 
@@ -70,3 +77,26 @@ def test_positions_come_in_numeric_transaction_order(db):
     positions = positions_after(ORIGIN, limit=10)
     assert [position.txid for position in positions[:2]] == [9, 10]
     assert horizon_position().txid >= 10
+
+
+def test_a_payload_is_written_exactly_as_dataclasses_asdict_would_give_it():
+    """Payloads are written from the fields as they are, without asdict's deep copy: nested
+    dataclasses, tuples, decimals and datetimes (to the microsecond) come out the same."""
+    address = ShippingAddress(
+        name="Ada", line1="1 Road", line2="", postal_code="1", city="Town", country="DE"
+    )
+    event = OrderPlaced(
+        order_id=7,
+        customer_id=3,
+        version=1,
+        lines=[{"sku": "A", "product_id": 1, "quantity": 2, "unit_price": Decimal("9.99")}],
+        total=Decimal("19.98"),
+        currency="EUR",
+        placed_at=datetime(2026, 11, 30, 9, 0, 0, 123456, tzinfo=UTC),
+        shipping_address=address,  # a dataclass inside a payload
+    )
+    assert json.loads(event.payload_json()) == json.loads(
+        json.dumps(dataclasses.asdict(event), cls=_PayloadEncoder)
+    )
+    assert json.loads(event.payload_json())["shipping_address"]["city"] == "Town"
+    assert json.loads(event.payload_json())["placed_at"].endswith(".123456+00:00")
