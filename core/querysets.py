@@ -1,13 +1,13 @@
-"""A QuerySet for the read side's list reads that does not compile the same statement again on
-every request.
+"""A QuerySet for the read side's reads that does not compile the same statement again on every
+request.
 
-A list read of a summary table is a millisecond or less, and Django spends half of it compiling:
+A list read of a summary table is a millisecond or less, and Django spent half of it compiling:
 it resolves every column and every ORDER BY name again each time, for a statement that differs
 between two requests only in its WHERE clause and its LIMIT. So for a plain read (one table,
-every column, ordered by fields, no annotations, joins or other clauses), `ReadQuerySet` has
-Django compile just the WHERE clause, which carries the request's values, and takes the rest of
-the statement from a frame made once per (model, ordering). Rows become model instances with
-`Model.from_db`, as Django's own iterator makes them.
+every column, ordered by fields or not at all, with no annotations, joins or other clauses),
+`ReadQuerySet` has Django compile just the WHERE clause, which carries the request's values, and
+takes the rest of the statement from a frame made once per (model, ordering). Rows become model
+instances with `Model.from_db`, as Django's own iterator makes them.
 
 Nothing here is trusted without being checked: the first time a frame is used, the statement it
 makes is compared with the one Django compiles for the same queryset, to the character and with
@@ -32,7 +32,8 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Frame:
-    """A statement's fixed parts: `SELECT <columns> FROM <table>` and `ORDER BY <fields>`."""
+    """A statement's fixed parts: `SELECT <columns> FROM <table>` and `ORDER BY <fields>` (empty
+    for a read in no order, such as `get()`)."""
 
     select: str
     order_by: str
@@ -44,15 +45,17 @@ class Frame:
         parts = [self.select]
         if where:
             parts += ["WHERE", where]
-        parts += ["ORDER BY", self.order_by]
+        if self.order_by:
+            parts += ["ORDER BY", self.order_by]
         if limits:
             parts.append(limits)
         return " ".join(parts)
 
 
-# (database alias, model, ordering) -> its frame, or None where the frame did not match Django.
+# (database alias, model, ordering, Meta.ordering applies) -> its frame, or None where the frame
+# did not match Django.
 # Written once per key (two threads checking the same key at once write the same frame).
-_frames: dict[tuple[str, type[Model], tuple[str, ...]], Frame | None] = {}
+_frames: dict[tuple[str, type[Model], tuple[str, ...], bool], Frame | None] = {}
 _UNCHECKED = object()
 
 
@@ -67,7 +70,7 @@ class ReadQuerySet(QuerySet):
 
     def _plain(self) -> bool:
         """Whether this is a read a frame can make: every column of one table, in an order of
-        field names, with nothing else around it."""
+        field names or in none, with nothing else around it."""
         query = self.query
         return (
             self._iterable_class is ModelIterable
@@ -86,7 +89,6 @@ class ReadQuerySet(QuerySet):
             and query.standard_ordering
             and query.deferred_loading == (frozenset(), True)
             and len(query.alias_map) == 1
-            and bool(query.order_by)
             and all(
                 isinstance(name, str) and name.lstrip("-").isidentifier() for name in query.order_by
             )
@@ -96,7 +98,8 @@ class ReadQuerySet(QuerySet):
         """The rows, or None to leave the read to Django (and the first use of a frame checked
         against it)."""
         connection = connections[self.db]
-        key = (self.db, self.model, tuple(self.query.order_by))
+        # Whether the model's Meta.ordering applies is part of the key: get() turns it off.
+        key = (self.db, self.model, tuple(self.query.order_by), self.query.default_ordering)
         frame = _frames.get(key, _UNCHECKED)
         if frame is None:
             return None
@@ -146,8 +149,7 @@ class ReadQuerySet(QuerySet):
         )
         frame = Frame(select=select, order_by=order_by, converters=converters)
         matches = (
-            order_by
-            and [column.target for column in columns] == list(self.model._meta.concrete_fields)
+            [column.target for column in columns] == list(self.model._meta.concrete_fields)
             and frame.sql(where, limits) == django_sql
             and list(params) == list(django_params)
         )
@@ -156,6 +158,6 @@ class ReadQuerySet(QuerySet):
             logger.warning(
                 "A read of %s ordered by %s is left to Django: its statement is not the frame's",
                 self.model._meta.label,
-                ", ".join(key[2]),
+                ", ".join(key[2]) or "nothing",
             )
         return _frames[key]

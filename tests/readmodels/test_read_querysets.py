@@ -1,4 +1,4 @@
-"""The summary tables' list reads through a statement frame (core.querysets) give what Django's
+"""The summary tables' reads through a statement frame (core.querysets) give what Django's
 own compile gives, row for row and value for value; a frame is made once and then reused; and
 what is not a plain read, or a frame that does not match Django's statement, is Django's."""
 
@@ -109,6 +109,28 @@ def test_a_frame_is_made_once_and_a_read_then_compiles_only_its_where_clause(
     assert compiled == [ProductSummary, ProductSummary]  # checked against Django's statement
 
 
+def test_a_detail_read_in_no_order_runs_from_its_frame_too(shop, monkeypatch):
+    first = catalog_queries.get_product(sku="TEA-1")
+    compiled = []
+    real_as_sql = SQLCompiler.as_sql
+    monkeypatch.setattr(
+        SQLCompiler,
+        "as_sql",
+        lambda self, *a, **k: compiled.append(1) or real_as_sql(self, *a, **k),
+    )
+    listed = catalog_queries.list_products(include_inactive=True)
+    other = next(product for product in listed if product.sku != "TEA-1")
+    compiled.clear()
+    again = catalog_queries.get_product(sku=other.sku)
+    assert compiled == []  # get() (no order, LIMIT 21) from the frame the first get() made
+    assert rows([again]) == rows([other]) and rows([first])[0][1] == "TEA-1"
+    assert rows(ProductSummary.objects.filter(sku=other.sku)) == djangos(
+        ProductSummary.objects.filter(sku=other.sku)
+    )
+    with pytest.raises(ProductSummary.DoesNotExist):
+        ProductSummary.objects.get(sku="NONE-SUCH")
+
+
 def test_what_is_not_a_plain_read_is_djangos(shop, django_assert_num_queries):
     search = catalog_queries.list_products(q="tea")
     assert [product.sku for product in search] == ["TEA-1"]
@@ -117,7 +139,7 @@ def test_what_is_not_a_plain_read_is_djangos(shop, django_assert_num_queries):
         assert list(ProductSummary.objects.filter(pk__in=[]).order_by("pk")) == []
     as_values = ProductSummary.objects.order_by("product_id").values("sku")
     assert [row["sku"] for row in as_values][-1] == "TEA-1"
-    assert querysets._frames == {}
+    assert querysets._frames == {}  # none of these made a frame
 
 
 def test_a_frame_that_is_not_djangos_statement_is_never_used(shop, monkeypatch, caplog):
