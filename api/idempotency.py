@@ -99,8 +99,8 @@ def store(claimed: Claim, *, status: int, body, headers: dict) -> None:
     """The response of a claimed request, written before its transaction commits. Written out,
     as the claim is: the ORM's update() compiled the same statement anew on every keyed request,
     a twentieth of its CPU."""
+    stored_body = None if body is None else json.dumps(body)  # no body: NULL, as before
     with connection.cursor() as cursor:
-        stored_body = None if body is None else json.dumps(body)  # no body: NULL, as before
         cursor.execute(_STORE, [status, stored_body, json.dumps(headers), claimed.id])
 
 
