@@ -5,7 +5,9 @@ what is not a plain read, or a frame that does not match Django's statement, is 
 import logging
 from decimal import Decimal
 
+import psycopg
 import pytest
+from django.db import OperationalError, connection
 from django.db.models import QuerySet
 from django.db.models.sql.compiler import SQLCompiler
 
@@ -16,6 +18,7 @@ from orders import commands as orders
 from orders import queries as order_queries
 from readmodels import engine
 from readmodels.models import OrderSummary, ProductSummary
+from tests.conftest import wait_until
 from tests.helpers import ADDRESS
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -152,3 +155,22 @@ def test_a_frame_that_is_not_djangos_statement_is_never_used(shop, monkeypatch, 
     assert list(querysets._frames.values()) == [None]
     assert len(rows(order_queries.list_orders(customer_id=shop))) == 4
     assert OrderSummary.objects.count() == 4
+
+
+def test_a_framed_read_on_a_connection_the_server_ended_fails_as_djangos_and_the_next_recovers(
+    shop,
+):
+    products = catalog_queries.list_products(ordering="price")
+    before = rows(products)  # the frame is made; the connection stays open
+    pid = connection.connection.info.backend_pid
+    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+        wait_until(
+            lambda: (
+                not admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone()
+            )
+        )
+    with pytest.raises(OperationalError):  # Django's error, as its own path raises it
+        list(catalog_queries.list_products(ordering="price"))
+    connection.close_if_unusable_or_obsolete()  # what the next request does first
+    assert rows(catalog_queries.list_products(ordering="price")) == before
