@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean chromium
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +19,25 @@ $(INSTALLED): pyproject.toml
 run: $(INSTALLED)
 	$(PY) -m config.devservices run $(if $(RELOAD),--reload) $(if $(REPLICA),--replica)
 
+# The browser tests drive a real Chromium (Debian's, through Playwright). As root with apt-get it is
+# installed when missing; otherwise `make test` stops at once and says what to install.
+CHROMIUM ?= $(or $(shell command -v chromium 2>/dev/null),/usr/bin/chromium)
+export CHROMIUM
+
+chromium:
+	@if [ -x "$(CHROMIUM)" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Chromium is missing: installing Debian's chromium for the browser tests."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else \
+		echo "make test needs Chromium for its browser tests, and $(CHROMIUM) is not there." >&2; \
+		echo "Install it (Debian/Ubuntu: sudo apt-get install chromium), or point" \
+			"CHROMIUM=/path/to/chromium at one." >&2; \
+		exit 1; \
+	fi
+
 # The whole suite against throwaway embedded services (or DATABASE_URL/REDIS_URL), then ruff.
-test: $(INSTALLED)
+test: chromium $(INSTALLED)
 	$(PY) -m config.devservices throwaway -- $(PY) -m pytest $(PYTEST_ARGS)
 	$(PY) -m config.devservices throwaway -- $(PY) -m tests.bench --scale small --output ''
 	$(MAKE) lint

@@ -107,13 +107,17 @@ class ReplicaState:
     status: str = UNKNOWN
     lag_seconds: float | None = None
     error: str = ""
-    checked_at: float = 0.0  # time.monotonic() of the last check; 0: never
+    checked_at: float | None = None  # time.monotonic() of the last check; None: never
 
     @property
     def in_rotation(self) -> bool:
         return self.status == OK
 
     def due(self) -> bool:
+        # time.monotonic() counts from an arbitrary point (the boot, on Linux), so "never" is
+        # not a time: a state never checked is due whatever the interval.
+        if self.checked_at is None:
+            return True
         unreachable = self.status == UNREACHABLE
         every = settings.REPLICA_RETRY_SECONDS if unreachable else settings.REPLICA_CHECK_SECONDS
         return time.monotonic() - self.checked_at >= every

@@ -5,6 +5,7 @@ an unreachable one fails over to the primary without a 500; the lag shows where 
 import io
 import logging
 import threading
+import time
 
 import pytest
 from django.core.cache import cache
@@ -131,6 +132,14 @@ def test_a_replica_too_far_behind_leaves_rotation_until_it_catches_up(
         assert answer.json()["price"] == "17.00"
     assert summary_reads(reads.replica) == 1
     assert sum("back in rotation" in r.message for r in caplog.records) == 1
+
+
+def test_a_replica_never_checked_is_checked_whatever_the_interval(replica, product, settings):
+    """An interval longer than the process's monotonic clock has run (a machine booted less
+    than an hour ago, with an hour's interval) still checks a replica it knows nothing of."""
+    settings.REPLICA_CHECK_SECONDS = time.monotonic() + 3600
+    assert replicas.state(ALIAS).status == replicas.OK
+    assert replicas.choose() == ALIAS
 
 
 def test_an_unreachable_replica_fails_over_to_the_primary_without_a_500(

@@ -5,7 +5,10 @@ from django.db import transaction
 
 from catalog import commands
 from catalog.models import Category
+from core.eventlog import Position
 from orders.commands import register_customer
+from readmodels import consistency, engine
+from readmodels.models import DomainEvent
 
 CATEGORIES = {
     "Coffee": [
@@ -48,6 +51,7 @@ class Command(BaseCommand):
             )
         if not Category.objects.exists():
             self._load()
+        self._project()
         self.stdout.write(
             self.style.SUCCESS(
                 "Demo logins:\n"
@@ -81,3 +85,12 @@ class Command(BaseCommand):
                 display_name="Sam Shopper",
             )
         self.stdout.write("Demo catalog loaded through the commands.")
+
+    def _project(self):
+        """The read side catches up before the command returns: `make run` starts the web server
+        next, and the first page a newcomer opens lists the catalog. A worker already running
+        may hold a projection: then its run is waited for."""
+        engine.run_all()
+        head = DomainEvent.objects.order_by("-txid", "-id").values_list("txid", "id").first()
+        if head and not consistency.wait_for(Position(*head), timeout=30):
+            raise CommandError("The projections did not catch up within 30 s: see projection_status.")
