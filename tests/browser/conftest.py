@@ -41,7 +41,9 @@ def chromium():
     # outside it, a missing browser fails every browser test rather than skipping it.
     executable = os.environ.get("CHROMIUM") or shutil.which("chromium") or CHROMIUM
     if not Path(executable).exists():
-        pytest.fail(f"Chromium not found at {executable}: apt-get install chromium, or set CHROMIUM")
+        pytest.fail(
+            f"Chromium not found at {executable}: apt-get install chromium, or set CHROMIUM"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

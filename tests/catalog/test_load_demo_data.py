@@ -4,7 +4,6 @@ Its catalog is on the read side when it returns: `make run` opens the web server
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
-
 from rest_framework.test import APIClient
 
 from catalog.models import Product

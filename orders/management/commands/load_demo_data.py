@@ -93,4 +93,6 @@ class Command(BaseCommand):
         engine.run_all()
         head = DomainEvent.objects.order_by("-txid", "-id").values_list("txid", "id").first()
         if head and not consistency.wait_for(Position(*head), timeout=30):
-            raise CommandError("The projections did not catch up within 30 s: see projection_status.")
+            raise CommandError(
+                "The projections did not catch up within 30 s: see projection_status."
+            )
