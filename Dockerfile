@@ -4,6 +4,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
 
 COPY pyproject.toml README.md ./
+COPY core ./core
+COPY api ./api
+COPY pages ./pages
 COPY config ./config
 COPY catalog ./catalog
 COPY orders ./orders

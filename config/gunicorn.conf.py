@@ -2,7 +2,7 @@
 
 Threaded workers (gthread): a request waiting on Postgres, or on `?wait=` (at most WAIT_SLOTS
 per process), holds a thread, not a whole process, so the rest keep being served. Sizing in
-the README ("Serving").
+docs/operations.md ("Serving").
 """
 
 import os

@@ -20,7 +20,7 @@ normalized tables.
 Each projector subscribes to the event types that can change its rows (shipping an order
 changes no total, so only the order's own summary hears of it).
 
-Definitions (written once, here; the README repeats them):
+Definitions (written once, here; docs/architecture.md repeats them):
 - an order *counts as revenue* while it is paid, shipped or delivered; a cancellation takes it
   back out. Units sold count every order that is not cancelled.
 - ProductSummary: units_sold, order_count (orders containing it) over non-cancelled orders;

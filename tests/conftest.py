@@ -96,6 +96,7 @@ def _worker_only_where_asked(request, monkeypatch):
     if "worker" not in request.fixturenames:
         monkeypatch.setattr(eventlog, "_announce_commit", lambda: None)
     yield
+    tasks.waker.flush()  # a wake-up still due would queue a run after the idle check
     if _worker_activity is not None:
         wait_until(_worker_activity.idle, timeout=30)
 
@@ -106,10 +107,11 @@ def worker(celery_worker_thread, transactional_db):
     Its flush is torn down right after this fixture, so the worker is made idle here first."""
     tasks._redis().delete(tasks.RUN_QUEUED)
     yield celery_worker_thread
+    tasks.waker.flush()
     wait_until(_worker_activity.idle, timeout=30)
 
 
-# What shop staff are given: every staff command's permission (see the README's security notes).
+# What shop staff are given: every staff command's permission (see docs/operations.md, "Security").
 STAFF_PERMISSIONS = [
     "catalog.add_category",
     "catalog.add_product",

@@ -63,7 +63,9 @@ class Results:
                 "details": details or {},
             }
         )
-        print(f"  {scenario} · {figure}: {fmt(value)} {unit}", flush=True)
+        against = "" if baseline is None else f" (baseline {fmt(baseline)}, {ratio}×)"
+        verdict = "" if met is None else (" met" if met else f" MISSED {target}")
+        print(f"  {scenario} · {figure}: {fmt(value)} {unit}{against}{verdict}", flush=True)
 
     def problem(self, text):
         self.problems.append(text)

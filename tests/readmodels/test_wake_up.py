@@ -1,5 +1,6 @@
-"""Commits wake the worker through Redis; while a run is queued or draining, more commits add
-no runs, and the draining run takes their events."""
+"""Commits wake the worker through Redis, from a thread of the process's own that the commits of
+a moment share; while a run is queued or draining, more commits add no runs, and the draining
+run takes their events."""
 
 import threading
 import time
@@ -103,6 +104,7 @@ def test_with_redis_stopped_commands_succeed_and_projections_resume_when_it_is_b
     for name in ("Outage A", "Outage B"):
         commands.create_category(actor=staff, name=name)
     assert DomainEvent.objects.filter(event_type="CategoryCreated").count() == 2
+    tasks.waker.flush()  # the wake-ups the commits left due, tried against the stopped Redis
     outage = [r for r in caplog.records if "Redis unreachable" in r.getMessage()]
     assert len(outage) == 1  # logged once, not per commit
 
@@ -148,3 +150,32 @@ def test_a_drain_waits_for_events_held_behind_a_transaction_still_open(staff, mo
         wait_until(lambda: third_pass.is_set() or not drain.is_alive())
     drain.join()
     assert drained[0]["category_summary"] == 2
+
+
+def test_the_commits_of_a_moment_share_one_wake_up():
+    woken = []
+    waker = tasks.Waker(lambda: woken.append(1), delay=0.2)
+    for _ in range(5):
+        waker.note()
+    wait_until(lambda: woken == [1])
+    waker.flush()  # nothing is due: the five notes had one wake-up
+    assert woken == [1]
+    waker.note()
+    wait_until(lambda: woken == [1, 1])
+
+
+def test_a_commit_during_a_wake_up_gets_a_wake_up_of_its_own():
+    """The wake-up in progress may have asked Redis before the commit: it cannot cover it."""
+    woken, in_wake, release = [], threading.Event(), threading.Event()
+
+    def wake():
+        in_wake.set()
+        release.wait(10)
+        woken.append(1)
+
+    waker = tasks.Waker(wake, delay=0)
+    waker.note()
+    assert in_wake.wait(10)
+    waker.note()  # while the first wake-up runs
+    release.set()
+    wait_until(lambda: len(woken) == 2)
