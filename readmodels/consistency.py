@@ -66,10 +66,16 @@ def beyond_head(position: Position) -> bool:
     """True when no committed event is at or after `position`: no command handed it out, and
     no projection will ever reach it. (A real token names a committed event, so it is never
     beyond the head.)"""
-    # The primary's log: a replica's head may be behind a token the primary handed out.
+    last = head()
+    return last is None or position > last
+
+
+def head() -> Position | None:
+    """The position of the last committed event, on the primary (a replica's head may be behind
+    a token the primary handed out); None while the log is empty."""
     events = DomainEvent.objects.using(DEFAULT_DB_ALIAS)
-    head = events.order_by("-txid", "-id").values_list("txid", "id").first()
-    return head is None or position > Position(*head)
+    last = events.order_by("-txid", "-id").values_list("txid", "id").first()
+    return Position(*last) if last else None
 
 
 def wait_for(

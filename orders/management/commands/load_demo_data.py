@@ -5,10 +5,8 @@ from django.db import transaction
 
 from catalog import commands
 from catalog.models import Category
-from core.eventlog import Position
 from orders.commands import register_customer
 from readmodels import consistency, engine
-from readmodels.models import DomainEvent
 
 CATEGORIES = {
     "Coffee": [
@@ -91,8 +89,8 @@ class Command(BaseCommand):
         next, and the first page a newcomer opens lists the catalog. A worker already running
         may hold a projection: then its run is waited for."""
         engine.run_all()
-        head = DomainEvent.objects.order_by("-txid", "-id").values_list("txid", "id").first()
-        if head and not consistency.wait_for(Position(*head), timeout=30):
+        head = consistency.head()
+        if head and not consistency.wait_for(head, timeout=30):
             raise CommandError(
                 "The projections did not catch up within 30 s: see projection_status."
             )
