@@ -3,11 +3,12 @@
 readmodels.status.)
 
 Correctness rests on three things:
-- events are read in (txid, id) order below the pg_snapshot_xmin horizon (log.positions_after),
-  so no event is skipped when transactions commit out of id order;
+- events are read in (txid, id) order below the pg_snapshot_xmin horizon (readmodels.log), so
+  no event is skipped when transactions commit out of id order;
 - a batch's summary writes and its checkpoint advance commit in one transaction;
-- one runner per projection: the checkpoint row is locked FOR UPDATE SKIP LOCKED, so a second
-  runner leaves at once instead of waiting or doing the work twice.
+- one runner per projection: its checkpoint row is locked FOR UPDATE SKIP LOCKED
+  (readmodels.checkpoints), so a second runner leaves at once instead of waiting or doing the
+  work twice.
 """
 
 from __future__ import annotations
@@ -23,83 +24,19 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 from django.utils import timezone
 
 from core.eventlog import Position
-from readmodels import metrics
-from readmodels.log import positions_after
+from readmodels import checkpoints, metrics
 from readmodels.models import DeadLetter, DomainEvent, ProjectionCheckpoint
 from readmodels.projections import Projection, get_projections
 
 log = logging.getLogger(__name__)
 
-REBUILD_CHUNK = 5000
-
 
 class ProjectionFailed(Exception):
     """A projector could not apply an event; it will be retried (and dead-lettered in the end)."""
 
-
-def _ensure_checkpoints(projections: Iterable[Projection]) -> None:
-    ProjectionCheckpoint.objects.bulk_create(
-        [ProjectionCheckpoint(name=p.name) for p in projections], ignore_conflicts=True
-    )
-
-
-def _lock_checkpoint(projection: Projection, *, wait: bool) -> ProjectionCheckpoint | None:
-    return _lock_checkpoints([projection], wait=wait).get(projection.name)
-
-
-def _lock_checkpoints(
-    projections: Sequence[Projection], *, wait: bool = False
-) -> dict[str, ProjectionCheckpoint]:
-    """The checkpoints of these projections, locked; without `wait`, those another runner
-    holds are left out. One statement, once the rows exist."""
-    names = [p.name for p in projections]
-
-    def lock():
-        rows = ProjectionCheckpoint.objects.select_for_update(skip_locked=not wait)
-        return {cp.name: cp for cp in rows.filter(name__in=names).order_by("name")}
-
-    locked = lock()
-    if len(locked) < len(names):
-        existing = ProjectionCheckpoint.objects.filter(name__in=names).values_list("name")
-        if len(existing) < len(names):  # the first run of a new projection
-            _ensure_checkpoints(projections)
-            locked = lock()
-    return locked
-
-
-def _position(checkpoint: ProjectionCheckpoint) -> Position:
-    return Position(checkpoint.txid, checkpoint.event_id)
-
-
-def _advance(checkpoint: ProjectionCheckpoint, position: Position) -> None:
-    checkpoint.txid, checkpoint.event_id = position
-    checkpoint.updated_at = checkpoint.last_run_at = timezone.now()
-    checkpoint.save()
-
-
-def _save_checkpoints(checkpoints: Iterable[ProjectionCheckpoint]) -> None:
-    """One UPDATE for every checkpoint of a batch (the ORM's bulk_update builds a CASE per
-    column, which cost more than the rest of an empty pass)."""
-    checkpoints = list(checkpoints)
-    if not checkpoints:
-        return
-    row = "(%s, %s::xid8, %s::bigint, %s::timestamptz, %s::timestamptz)"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            UPDATE {ProjectionCheckpoint._meta.db_table} c
-            SET txid = v.txid, event_id = v.event_id, updated_at = v.updated_at,
-                last_run_at = v.last_run_at
-            FROM (VALUES {", ".join([row] * len(checkpoints))})
-                AS v (name, txid, event_id, updated_at, last_run_at)
-            WHERE c.name = v.name
-            """,
-            [
-                value
-                for cp in checkpoints
-                for value in (cp.name, str(cp.txid), cp.event_id, cp.updated_at, cp.last_run_at)
-            ],
-        )
+    def __init__(self, projection: str, error: Exception):
+        super().__init__(f"{projection}: {error}")
+        self.projection = projection
 
 
 def run_projection(projection: Projection, *, batch_size: int | None = None) -> int:
@@ -111,11 +48,12 @@ def run_all(names: Iterable[str] | None = None, *, batch_size: int | None = None
     """Apply every event that is ready, batch by batch, to every projection (all by default).
     Returns how many events each applied: 0 for one that another runner holds.
 
-    A batch is one transaction for all the projections it moves, in a handful of round trips
-    however many projections there are: one statement locks their checkpoints (skipping those
-    another runner holds), one reads the events, one applies every projection's share, and one
-    advances the checkpoints. (A round trip, not the SQL, is what a busy host makes expensive:
-    each waits for the scheduler twice.) If the shares fail together, the batch is rolled back
+    A batch is one transaction for all the projections it moves, in three round trips however
+    many projections there are: one statement claims their checkpoints (skipping those another
+    runner holds) and reads the events after them, one applies every projection's share, and
+    one advances the checkpoints; a pass with nothing to apply is the first alone. (A round
+    trip, not the SQL, is what a busy host makes expensive: each waits for the scheduler
+    twice.) If the shares fail together, the batch is rolled back
     and applied again one projection at a time, each in a savepoint, so a projection that fails
     does not hold up the others; the first failure is raised at the end, after everything else
     has committed, so the caller can retry it with backoff."""
@@ -140,7 +78,7 @@ def run_all(names: Iterable[str] | None = None, *, batch_size: int | None = None
         failures += batch_failures
         if len(batch) < batch_size:
             break
-        failed = {str(failure).partition(":")[0] for failure in failures}
+        failed = {failure.projection for failure in failures}
         active = [p for p in active if p.name in handled and p.name not in failed]
     if failures:
         raise failures[0]
@@ -176,26 +114,20 @@ def _run_batch(
     batch_size: int,
     apply_shares: Callable[[Shares], tuple[Handled, list[ProjectionFailed]]],
 ) -> tuple[list[Position], Handled, list[ProjectionFailed]] | None:
-    """One batch in one transaction: lock, read, apply each projection's share of the events
-    after its checkpoint, advance. None when another runner holds every checkpoint."""
+    """One batch in one transaction: claim the checkpoints and read the events after them,
+    apply each projection's share, advance. None when another runner holds every checkpoint."""
     with transaction.atomic():
-        checkpoints = _lock_checkpoints(active)
-        if not checkpoints:
-            return None
-        batch = positions_after(min(_position(cp) for cp in checkpoints.values()), limit=batch_size)
         now = timezone.now()
+        claimed, batch = checkpoints.claim([p.name for p in active], limit=batch_size, now=now)
+        if not claimed:
+            return None
         shares = {
-            projection: [event for event in batch if event > _position(checkpoint)]
+            projection: [event for event in batch if event > at]
             for projection in active
-            if (checkpoint := checkpoints.get(projection.name)) is not None
+            if (at := claimed.get(projection.name)) is not None
         }
         handled, failures = apply_shares(shares)
-        for name, checkpoint in checkpoints.items():
-            checkpoint.last_run_at = now
-            if handled[name]:
-                checkpoint.txid, checkpoint.event_id = handled[name][-1]
-                checkpoint.updated_at = now
-        _save_checkpoints(checkpoints.values())
+        checkpoints.moved({name: events[-1] for name, events in handled.items() if events}, now=now)
     return batch, handled, failures
 
 
@@ -253,7 +185,7 @@ def _apply_one_by_one(shares: Shares) -> tuple[Handled, list[ProjectionFailed]]:
             metrics.apply_batch(projection, share, apply=_apply) if share else ([], None)
         )
         if failure is not None:
-            failures.append(ProjectionFailed(f"{projection.name}: {failure}"))
+            failures.append(ProjectionFailed(projection.name, failure))
             failures[-1].__cause__ = failure
     return handled, failures
 
@@ -335,7 +267,7 @@ def replay_dead_letters(names: Iterable[str] | None = None) -> tuple[int, int]:
     resolved = failing = 0
     for projection in get_projections(names):
         with transaction.atomic():
-            checkpoint = _lock_checkpoint(projection, wait=True)
+            checkpoint = checkpoints.lock(projection.name, wait=True)
             before = resolved
             letters = DeadLetter.objects.select_for_update().filter(
                 projection=projection.name, status=DeadLetter.Status.DEAD

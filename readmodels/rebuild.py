@@ -11,7 +11,8 @@ import pgtrigger
 from django.db import connection, transaction
 
 from core.eventlog import Position
-from readmodels.engine import _advance, _lock_checkpoint, run_projection
+from readmodels import checkpoints
+from readmodels.engine import run_projection
 from readmodels.log import as_maintenance, horizon_position
 from readmodels.models import DeadLetter, DomainEvent, ProjectionCheckpoint
 from readmodels.projections import Projection
@@ -27,7 +28,7 @@ def rebuild(projection: Projection, *, progress: Callable[[int, int], None] | No
     never an empty or half-built table. `progress(done, total)` is called when it is written."""
     with transaction.atomic():
         as_maintenance()
-        checkpoint = _lock_checkpoint(projection, wait=True)
+        checkpoint = checkpoints.lock(projection.name, wait=True)
         position = horizon_position()
         with pgtrigger.ignore(projection.trigger_uri):
             with connection.cursor() as cursor:
@@ -51,7 +52,7 @@ def rebuild(projection: Projection, *, progress: Callable[[int, int], None] | No
                 ],
             )
         checkpoint.generation += 1
-        _advance(checkpoint, position)
+        checkpoints.advance(checkpoint, position)
     if progress:
         progress(rows, rows)
     return rows

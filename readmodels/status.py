@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import connection
 
 from core.eventlog import Position
-from readmodels.engine import _ensure_checkpoints
+from readmodels import checkpoints
 from readmodels.log import HORIZON_CTE
 from readmodels.models import DeadLetter, DomainEvent, ProjectionCheckpoint
 from readmodels.projections import get_projections
@@ -43,7 +43,7 @@ class HorizonHolder:
 
 def projection_status() -> tuple[list[ProjectionStatus], list[HorizonHolder]]:
     projections = get_projections()
-    _ensure_checkpoints(projections)
+    checkpoints.ensure(p.name for p in projections)
     table = DomainEvent._meta.db_table
     statuses = []
     for checkpoint in ProjectionCheckpoint.objects.filter(name__in=[p.name for p in projections]):

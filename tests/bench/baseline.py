@@ -26,6 +26,7 @@ from readmodels.models import (
     CategorySummary,
     CustomerSummary,
     DailySales,
+    DomainEvent,
     OrderSummary,
     ProductSearchDocument,
     ProductSummary,
@@ -438,6 +439,22 @@ def _naive_category_summary(category) -> None:
         min_price=figures["low"],
         max_price=figures["high"],
     ).save()
+
+
+def naive_pass(names) -> None:
+    """A pass as a first projector would poll: each projection on its own, through the ORM, its
+    checkpoint locked, the events after it read and the checkpoint saved (the horizon aside)."""
+    for name in names:
+        with transaction.atomic():
+            checkpoint = ProjectionCheckpoint.objects.select_for_update(skip_locked=True).get(
+                name=name
+            )
+            after = Q(txid__gt=checkpoint.txid) | Q(
+                txid=checkpoint.txid, id__gt=checkpoint.event_id
+            )
+            list(DomainEvent.objects.filter(after).order_by("txid", "id").values_list("id")[:5000])
+            checkpoint.last_run_at = datetime.now(UTC)
+            checkpoint.save()
 
 
 # --- Materialized views equivalent to the order and product summaries (full refresh); the

@@ -11,7 +11,7 @@ from catalog import commands as catalog
 from core.errors import DomainError
 from core.eventlog import ORIGIN
 from orders import commands as orders
-from readmodels import engine, rebuild, status
+from readmodels import checkpoints, engine, rebuild, status
 from readmodels.models import (
     CategorySummary,
     CustomerSummary,
@@ -172,7 +172,7 @@ def test_a_crash_mid_batch_leaves_nothing_and_the_next_run_completes_it(
     def crash(*args, **kwargs):
         raise RuntimeError("worker died after writing the rows")
 
-    monkeypatch.setattr(engine, "_save_checkpoints", crash)
+    monkeypatch.setattr(engine.checkpoints, "moved", crash)
     with pytest.raises(RuntimeError):
         engine.run_projection(PROJECTIONS["product_summary"])
     assert not ProductSummary.objects.exists()
@@ -221,12 +221,12 @@ def test_a_poison_event_is_dead_lettered_after_five_failures_and_replayed_once_f
 
 def test_a_second_runner_leaves_at_once(make_product):
     make_product()
-    engine._ensure_checkpoints(PROJECTIONS.values())
+    checkpoints.ensure(PROJECTIONS)
     locked, release = threading.Event(), threading.Event()
 
     def hold_the_checkpoint():
         with transaction.atomic():
-            engine._lock_checkpoint(PROJECTIONS["product_summary"], wait=False)
+            checkpoints.lock("product_summary", wait=False)
             locked.set()
             release.wait(10)
         connection.close()
