@@ -2,9 +2,8 @@
 moves it (FOR UPDATE SKIP LOCKED, so a second runner leaves at once instead of waiting or doing
 the work twice).
 
-A run's batch begins with `claim`: one statement that locks the checkpoints nobody else holds,
-stamps them as run, and reads the positions after the earliest of them. A pass with nothing to
-apply is that statement alone, inside its transaction."""
+A run's batch begins with `claim`: one statement locks the checkpoints nobody else holds and
+stamps them as run, a second reads the positions after the earliest of them."""
 
 from __future__ import annotations
 
@@ -15,11 +14,10 @@ from django.db import connection
 from django.utils import timezone
 
 from core.eventlog import Position
-from readmodels.log import HORIZON_CTE
-from readmodels.models import DomainEvent, ProjectionCheckpoint
+from readmodels.log import positions_after
+from readmodels.models import ProjectionCheckpoint
 
 CHECKPOINTS = ProjectionCheckpoint._meta.db_table
-EVENTS = DomainEvent._meta.db_table
 
 
 def ensure(names: Iterable[str]) -> None:
@@ -64,38 +62,24 @@ def claim(
 def _claim(
     names: Sequence[str], *, limit: int, now: datetime
 ) -> tuple[dict[str, Position], list[Position]]:
+    # The events are read by their own statement, whose position is a parameter: joined to the
+    # claimed rows instead, the planner scans the whole log on every pass.
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            WITH {HORIZON_CTE},
-            claimed AS (
-                UPDATE {CHECKPOINTS} c SET last_run_at = %s
-                WHERE c.name IN (
-                    SELECT name FROM {CHECKPOINTS} WHERE name = ANY(%s)
-                    ORDER BY name FOR UPDATE SKIP LOCKED
-                )
-                RETURNING c.name, c.txid, c.event_id
-            ),
-            start AS (SELECT txid, event_id FROM claimed ORDER BY txid, event_id LIMIT 1),
-            batch AS (
-                SELECT e.txid, e.id FROM {EVENTS} e, start, horizon
-                WHERE (e.txid, e.id) > (start.txid, start.event_id) AND e.txid < horizon.xmin
-                ORDER BY e.txid, e.id
-                LIMIT %s
+            UPDATE {CHECKPOINTS} c SET last_run_at = %s
+            WHERE c.name IN (
+                SELECT name FROM {CHECKPOINTS} WHERE name = ANY(%s)
+                ORDER BY name FOR UPDATE SKIP LOCKED
             )
-            SELECT name, txid::text, event_id FROM (
-                SELECT name, txid, event_id FROM claimed
-                UNION ALL
-                SELECT NULL, txid, id FROM batch
-            ) rows
-            ORDER BY name NULLS LAST, txid, event_id
+            RETURNING c.name, c.txid::text, c.event_id
             """,
-            [now, list(names), limit],
+            [now, list(names)],
         )
-        rows = cursor.fetchall()
-    claimed = {name: Position(int(txid), event_id) for name, txid, event_id in rows if name}
-    batch = [Position(int(txid), event_id) for name, txid, event_id in rows if name is None]
-    return claimed, batch
+        claimed = {name: Position(int(txid), event_id) for name, txid, event_id in cursor}
+    if not claimed:
+        return claimed, []
+    return claimed, positions_after(min(claimed.values()), limit=limit)
 
 
 def _all_exist(names: Sequence[str]) -> bool:

@@ -48,10 +48,10 @@ def run_all(names: Iterable[str] | None = None, *, batch_size: int | None = None
     """Apply every event that is ready, batch by batch, to every projection (all by default).
     Returns how many events each applied: 0 for one that another runner holds.
 
-    A batch is one transaction for all the projections it moves, in three round trips however
+    A batch is one transaction for all the projections it moves, in four round trips however
     many projections there are: one statement claims their checkpoints (skipping those another
-    runner holds) and reads the events after them, one applies every projection's share, and
-    one advances the checkpoints; a pass with nothing to apply is the first alone. (A round
+    runner holds), one reads the events after them, one applies every projection's share, and
+    one advances the checkpoints; a pass with nothing to apply is the first two alone. (A round
     trip, not the SQL, is what a busy host makes expensive: each waits for the scheduler
     twice.) If the shares fail together, the batch is rolled back
     and applied again one projection at a time, each in a savepoint, so a projection that fails
