@@ -52,16 +52,16 @@ def claim(
     """Lock the checkpoints of `names` that no other runner holds and stamp them run at `now`;
     return where each stands and the first `limit` positions after the earliest, below the
     horizon. Call it inside the transaction that applies them and `moved` advances."""
-    claimed, batch = _claim(names, limit=limit, now=now)
+    claimed = _claim(names, now=now)
     if len(claimed) < len(names) and not _all_exist(names):
         ensure(names)  # the first run of a new projection
-        claimed, batch = _claim(names, limit=limit, now=now)
-    return claimed, batch
+        claimed = _claim(names, now=now)
+    if not claimed:
+        return claimed, []
+    return claimed, positions_after(min(claimed.values()), limit=limit)
 
 
-def _claim(
-    names: Sequence[str], *, limit: int, now: datetime
-) -> tuple[dict[str, Position], list[Position]]:
+def _claim(names: Sequence[str], *, now: datetime) -> dict[str, Position]:
     # The events are read by their own statement, whose position is a parameter: joined to the
     # claimed rows instead, the planner scans the whole log on every pass.
     with connection.cursor() as cursor:
@@ -76,10 +76,7 @@ def _claim(
             """,
             [now, list(names)],
         )
-        claimed = {name: Position(int(txid), event_id) for name, txid, event_id in cursor}
-    if not claimed:
-        return claimed, []
-    return claimed, positions_after(min(claimed.values()), limit=limit)
+        return {name: Position(int(txid), event_id) for name, txid, event_id in cursor}
 
 
 def _all_exist(names: Sequence[str]) -> bool:
